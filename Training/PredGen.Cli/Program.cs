@@ -1,0 +1,3 @@
+using PredGen.Cli;
+
+return await PredGenCommand.Build().Parse(args).InvokeAsync().ConfigureAwait(false);
