@@ -4,9 +4,11 @@ using PredGen.Training.Runtime;
 
 namespace PredGen.Cli.Commands;
 
-public static class InfoCommand
+public sealed class InfoCommand : ICliCommand
 {
-    public static Command Create()
+    public string Parent => "";
+
+    public Command Create()
     {
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };

@@ -1,0 +1,87 @@
+namespace PredGen.Shared.Storage;
+
+/// <summary>An artifact as stored: its bytes and the version tag to use for a conditional overwrite.</summary>
+public sealed record StoredArtifact(BinaryData Content, string ETag);
+
+/// <summary>The optimistic-concurrency check failed: someone else changed the artifact since it was read.</summary>
+public sealed class ArtifactConflictException(string path, string? expectedETag)
+    : Exception($"'{path}' changed since it was read (expected version {expectedETag ?? "<absent>"}); re-read and retry.")
+{
+    public string Path { get; } = path;
+}
+
+/// <summary>
+/// The one artifact store: every dataset, prepared shard, checkpoint, model, metric, report and pointer goes through
+/// it. Paths are '/'-separated and start with the container ("datasets/...", "runs/...", see <see cref="BlobLayout"/>).
+/// Blob Storage in Azure (and Azurite), a folder on one machine.
+/// </summary>
+public interface IArtifactStore
+{
+    /// <summary>A display form of where artifacts live (folder path or account URL), never with credentials.</summary>
+    string Location { get; }
+
+    Task WriteAsync(string path, BinaryData content, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes only if the artifact still has <paramref name="expectedETag"/> (null: only if it does not exist).
+    /// Returns the new ETag; throws <see cref="ArtifactConflictException"/> otherwise.</summary>
+    Task<string> WriteIfMatchAsync(string path, BinaryData content, string? expectedETag, CancellationToken cancellationToken = default);
+
+    /// <summary>The artifact, or null when it does not exist.</summary>
+    Task<StoredArtifact?> ReadAsync(string path, CancellationToken cancellationToken = default);
+
+    Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default);
+
+    /// <summary>Paths under a prefix (recursive), in ordinal order.</summary>
+    Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default);
+
+    Task DeleteAsync(string path, CancellationToken cancellationToken = default);
+}
+
+public static class ArtifactStoreExtensions
+{
+    public static async Task<string?> ReadTextAsync(this IArtifactStore store, string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var a = await store.ReadAsync(path, cancellationToken).ConfigureAwait(false);
+        return a?.Content.ToString();
+    }
+
+    public static Task WriteTextAsync(this IArtifactStore store, string path, string text, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store.WriteAsync(path, BinaryData.FromString(text), cancellationToken);
+    }
+
+    /// <summary>Uploads every file of a local folder under <paramref name="prefix"/>; returns the paths written.</summary>
+    public static async Task<IReadOnlyList<string>> UploadDirectoryAsync(this IArtifactStore store, string localDirectory, string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var written = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(localDirectory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            string relative = Path.GetRelativePath(localDirectory, file).Replace('\\', '/');
+            string path = BlobLayout.Combine(prefix, relative);
+            await store.WriteAsync(path, BinaryData.FromBytes(await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+            written.Add(path);
+        }
+        return written;
+    }
+
+    /// <summary>Downloads every artifact under <paramref name="prefix"/> into a local folder; returns the count.</summary>
+    public static async Task<int> DownloadDirectoryAsync(this IArtifactStore store, string prefix, string localDirectory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        string normalized = prefix.TrimEnd('/') + "/";
+        int count = 0;
+        foreach (var path in await store.ListAsync(normalized, cancellationToken).ConfigureAwait(false))
+        {
+            var artifact = await store.ReadAsync(path, cancellationToken).ConfigureAwait(false);
+            if (artifact == null) continue;
+            string target = Path.Combine(localDirectory, path[normalized.Length..].Replace('/', Path.DirectorySeparatorChar));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            await File.WriteAllBytesAsync(target, artifact.Content.ToArray(), cancellationToken).ConfigureAwait(false);
+            count++;
+        }
+        return count;
+    }
+}
