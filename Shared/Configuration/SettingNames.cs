@@ -1,0 +1,90 @@
+namespace PredGen.Shared.Configuration;
+
+/// <summary>
+/// Every configuration key a PredGen host reads, in one place, so that the infrastructure can be checked against
+/// the code (tests/PredGen.Infra.Tests). Read settings only through these constants: <c>configuration[SettingNames.Storage]</c>,
+/// <c>configuration.GetSection(SettingNames.TorchSection)</c>, <c>[QueueTrigger(..., Connection = SettingNames.X)]</c>.
+/// Keys use ':' for nesting; in environment variables and app settings that is "__" (Storage:Foo -> Storage__Foo).
+/// Mark each key with <see cref="SettingAttribute"/>: the Azure hosts that need it provided (SettingHosts.None when
+/// the code has a default). In Azure every value is an endpoint, a name or a client id: never a key or a secret.
+/// </summary>
+public static class SettingNames
+{
+    // ---- identity and telemetry -------------------------------------------------------------------------------
+
+    /// <summary>Client id of the host's user-assigned managed identity (DefaultAzureCredential reads it as well).</summary>
+    [Setting(SettingHosts.All)]
+    public const string ManagedIdentityClientId = "AZURE_CLIENT_ID";
+
+    /// <summary>Application Insights connection string (ingestion endpoint + instrumentation key, no secret; local auth off, Entra ingestion).</summary>
+    [Setting(SettingHosts.All)]
+    public const string ApplicationInsightsConnectionString = "APPLICATIONINSIGHTS_CONNECTION_STRING";
+
+    // ---- artifacts -------------------------------------------------------------------------------------------
+
+    /// <summary>The artifact store (ArtifactStoreFactory): a folder, a connection string (Azurite), or in Azure the blob endpoint https://{account}.blob.core.windows.net.</summary>
+    [Setting(SettingHosts.All)]
+    public const string Storage = "Storage";
+
+    /// <summary>Storage queues for the storage-queue transports: a connection string (Azurite), or in Azure the queue endpoint https://{account}.queue.core.windows.net.</summary>
+    [Setting(SettingHosts.All)]
+    public const string StorageQueues = "StorageQueues";
+
+    // ---- Service Bus (Azure transports) ----------------------------------------------------------------------
+
+    /// <summary>{namespace}.servicebus.windows.net; authenticated with the managed identity (local auth is disabled).</summary>
+    [Setting(SettingHosts.All)]
+    public const string ServiceBusNamespace = "ServiceBus:FullyQualifiedNamespace";
+
+    // ---- training jobs ---------------------------------------------------------------------------------------
+
+    /// <summary>service-bus | storage-queue | in-process.</summary>
+    [Setting(SettingHosts.FunctionsApp | SettingHosts.TrainingJob)]
+    public const string JobsTransport = "Jobs:Transport";
+
+    /// <summary>Queue of training job messages (Service Bus queue or storage queue; "training-jobs").</summary>
+    [Setting(SettingHosts.FunctionsApp | SettingHosts.TrainingJob)]
+    public const string JobsQueue = "Jobs:Queue";
+
+    /// <summary>Queue on which jobs report completion ("job-results").</summary>
+    [Setting(SettingHosts.FunctionsApp | SettingHosts.TrainingJob)]
+    public const string JobResultsQueue = "Jobs:ResultsQueue";
+
+    // ---- predictions -----------------------------------------------------------------------------------------
+
+    /// <summary>service-bus | storage-queue.</summary>
+    [Setting(SettingHosts.PredictionWorker)]
+    public const string ServingTransport = "Serving:Transport";
+
+    /// <summary>The task whose champion the worker serves.</summary>
+    [Setting(SettingHosts.PredictionWorker)]
+    public const string ServingTask = "Serving:Task";
+
+    /// <summary>Queue of prediction requests ("prediction-requests").</summary>
+    [Setting(SettingHosts.PredictionWorker)]
+    public const string ServingRequestsQueue = "Serving:RequestsQueue";
+
+    /// <summary>Reply queue when the request names none ("prediction-replies"; session-enabled on Service Bus).</summary>
+    [Setting(SettingHosts.PredictionWorker)]
+    public const string ServingRepliesQueue = "Serving:RepliesQueue";
+
+    // ---- TorchSharp ------------------------------------------------------------------------------------------
+
+    /// <summary>Section bound to TorchOptions.</summary>
+    public const string TorchSection = "Torch";
+
+    /// <summary>auto | cpu | cuda (TorchOptions.Device).</summary>
+    [Setting(SettingHosts.Workers)]
+    public const string TorchDevice = "Torch:Device";
+
+    /// <summary>float32 | float16 | bfloat16 (TorchOptions.DType); defaults in code.</summary>
+    [Setting(SettingHosts.None)]
+    public const string TorchDType = "Torch:DType";
+
+    /// <summary>The environment-variable / app-setting form of a key: "Jobs:Queue" -> "Jobs__Queue".</summary>
+    public static string AsEnvironmentVariable(string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return key.Replace(":", "__", StringComparison.Ordinal);
+    }
+}
