@@ -1,0 +1,88 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PredGen.Shared.Data;
+
+namespace PredGen.Training.Methods;
+
+/// <summary>
+/// model_card.json next to the fine-tuned weights: everything serving needs to turn text into the same prompt, decode
+/// under the same grammar and map outputs back to labels or values.
+/// </summary>
+public sealed record ModelCard
+{
+    public const string FileName = "model_card.json";
+    public const string HeadFileName = "head.safetensors";
+
+    [JsonPropertyName("format_version")]
+    public int FormatVersion { get; init; } = 1;
+
+    [JsonPropertyName("method")]
+    public MethodKind Method { get; init; }
+
+    [JsonPropertyName("task_kind")]
+    [JsonConverter(typeof(JsonStringEnumConverter<TaskKind>))]
+    public TaskKind TaskKind { get; init; }
+
+    /// <summary>Classification: the label set in head order.</summary>
+    [JsonPropertyName("labels")]
+    public IReadOnlyList<string>? Labels { get; init; }
+
+    /// <summary>Regression: how values are written as tokens (Generator, PredGen).</summary>
+    [JsonPropertyName("number_format")]
+    public NumberFormat? NumberFormat { get; init; }
+
+    /// <summary>Regression heads predict (y − mean)/std; serving denormalises.</summary>
+    [JsonPropertyName("target_mean")]
+    public double TargetMean { get; init; }
+
+    [JsonPropertyName("target_std")]
+    public double TargetStd { get; init; } = 1;
+
+    [JsonPropertyName("prompt")]
+    public PromptTemplate Prompt { get; init; } = PromptTemplate.Default;
+
+    [JsonPropertyName("max_prompt_tokens")]
+    public int MaxPromptTokens { get; init; } = 256;
+
+    [JsonPropertyName("pooling")]
+    public PoolingKind Pooling { get; init; } = PoolingKind.Mean;
+
+    /// <summary>PredGen: answer positions the task adapter reads (the longest answer; shorter ones are zero-padded).</summary>
+    [JsonPropertyName("answer_positions")]
+    public int AnswerPositions { get; init; }
+
+    [JsonPropertyName("adapter_hidden")]
+    public int AdapterHidden { get; init; }
+
+    [JsonPropertyName("hidden_size")]
+    public int HiddenSize { get; init; }
+
+    [JsonPropertyName("fine_tuning")]
+    public FineTuning FineTuning { get; init; }
+
+    [JsonPropertyName("loss")]
+    public LossVariant? Loss { get; init; }
+
+    /// <summary>Where the base checkpoint came from (a folder name or hub id), for the report.</summary>
+    [JsonPropertyName("base_model")]
+    public string? BaseModel { get; init; }
+
+    [JsonPropertyName("seed")]
+    public int Seed { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public void Save(string modelDirectory)
+    {
+        Directory.CreateDirectory(modelDirectory);
+        File.WriteAllText(Path.Combine(modelDirectory, FileName), JsonSerializer.Serialize(this, Json));
+    }
+
+    public static ModelCard Load(string modelDirectory)
+    {
+        string path = Path.Combine(modelDirectory, FileName);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing: not a model written by `predgen train`.", path);
+        return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), Json)
+            ?? throw new InvalidDataException($"{path} is empty");
+    }
+}

@@ -1,0 +1,139 @@
+using System.Text.Json.Serialization;
+using PredGen.Shared.Data;
+using PredGen.Training.Runtime;
+
+namespace PredGen.Training.Methods;
+
+/// <summary>
+/// Everything that decides a fine-tuning run. A record so a job message can carry it as JSON (snake_case with
+/// <c>CliJson.Options</c> or the host's options) and so metrics.json can echo the settings used.
+/// </summary>
+public sealed record TrainOptions
+{
+    public MethodKind Method { get; init; } = MethodKind.PredGen;
+
+    public TaskKind TaskKind { get; init; } = TaskKind.Classification;
+
+    public int Seed { get; init; } = 42;
+
+    // ---- optimisation -------------------------------------------------------------------------------------------
+
+    /// <summary>Optimizer steps (each one <see cref="GradientAccumulation"/> micro-batches). 0: derive from <see cref="Epochs"/>.</summary>
+    public int MaxSteps { get; init; }
+
+    /// <summary>Used when <see cref="MaxSteps"/> is 0.</summary>
+    public double Epochs { get; init; } = 3;
+
+    public int BatchSize { get; init; } = 8;
+
+    public int GradientAccumulation { get; init; } = 1;
+
+    public double LearningRate { get; init; } = 2e-4;
+
+    /// <summary>Learning rate of the new head (Predictor head, PredGen task adapter); 0 = same as <see cref="LearningRate"/>.</summary>
+    public double HeadLearningRate { get; init; }
+
+    public double WeightDecay { get; init; } = 0.01;
+
+    public double Beta1 { get; init; } = 0.9;
+
+    public double Beta2 { get; init; } = 0.999;
+
+    public double AdamEpsilon { get; init; } = 1e-8;
+
+    /// <summary>Fraction of the steps spent warming up linearly; then cosine decay to <see cref="MinLearningRateRatio"/>.</summary>
+    public double WarmupRatio { get; init; } = 0.06;
+
+    public double MinLearningRateRatio { get; init; }
+
+    /// <summary>Global L2 norm the gradient is clipped to; 0 disables clipping.</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    public FineTuning FineTuning { get; init; } = FineTuning.Lora;
+
+    public int LoraRank { get; init; } = 8;
+
+    public double LoraAlpha { get; init; } = 16;
+
+    public double LoraDropout { get; init; } = 0.05;
+
+    /// <summary>Prompt tokens kept (the text is truncated to fit); the answer always fits.</summary>
+    public int MaxPromptTokens { get; init; } = 256;
+
+    // ---- evaluation, early stopping, checkpoints ------------------------------------------------------------------
+
+    /// <summary>Validate every N optimizer steps; 0: once per epoch.</summary>
+    public int EvalEvery { get; init; }
+
+    /// <summary>Stop after this many validations without improvement; 0 disables early stopping.</summary>
+    public int EarlyStoppingPatience { get; init; } = 3;
+
+    /// <summary>Validation rows used for model selection (the first N; 0 = all).</summary>
+    public int MaxValidationRows { get; init; } = 512;
+
+    /// <summary>Write a resumable checkpoint to outDir/checkpoints every N optimizer steps; 0: only at validations.</summary>
+    public int CheckpointEvery { get; init; } = 50;
+
+    /// <summary>Stop (as if interrupted) after this many optimizer steps; for resume tests and time-sliced workers.</summary>
+    [JsonIgnore]
+    public int? StopAfterSteps { get; init; }
+
+    // ---- Predictor --------------------------------------------------------------------------------------------------
+
+    public PoolingKind Pooling { get; init; } = PoolingKind.Mean;
+
+    // ---- Generator / PredGen ------------------------------------------------------------------------------------------
+
+    /// <summary>Null: <see cref="PromptTemplate.Default"/>.</summary>
+    public PromptTemplate? Prompt { get; init; }
+
+    /// <summary>Also train on the prompt tokens (the reference code does); answer-only by default.</summary>
+    public bool TrainOnPrompt { get; init; }
+
+    /// <summary>Regression: weight earlier digits more, linearly decreasing (as the reference does).</summary>
+    public bool DigitWeights { get; init; } = true;
+
+    /// <summary>Regression: decimals kept in the number format (derived from the labels, at most this many).</summary>
+    public int MaxDecimals { get; init; } = 2;
+
+    // ---- PredGen ------------------------------------------------------------------------------------------------------
+
+    public LossVariant Loss { get; init; } = LossVariant.WdalStabilized;
+
+    public SamplingSchedule Schedule { get; init; } = SamplingSchedule.Linear;
+
+    public SamplingMixing Mixing { get; init; } = SamplingMixing.PerToken;
+
+    public double SamplingMin { get; init; }
+
+    public double SamplingMax { get; init; } = 0.5;
+
+    /// <summary>Steps over which p ramps from min to max; 0: the whole run.</summary>
+    public int SamplingRampSteps { get; init; }
+
+    /// <summary>Hidden width of the task adapter's MLP; 0: the backbone's hidden size.</summary>
+    public int AdapterHidden { get; init; }
+
+    // ---- runtime --------------------------------------------------------------------------------------------------------
+
+    public TorchOptions Torch { get; init; } = new() { Device = "cpu" };
+
+    /// <summary>Batch size for validation, test and serving.</summary>
+    public int EvalBatchSize { get; init; } = 32;
+
+    public void Validate()
+    {
+        static void Require(bool ok, string message) { if (!ok) throw new ArgumentException(message); }
+        Require(MaxSteps >= 0, "max_steps must be >= 0");
+        Require(MaxSteps > 0 || Epochs > 0, "either max_steps or epochs must be positive");
+        Require(BatchSize >= 1 && GradientAccumulation >= 1 && EvalBatchSize >= 1, "batch sizes and gradient accumulation must be >= 1");
+        Require(LearningRate > 0 && HeadLearningRate >= 0, "learning rates must be positive");
+        Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");
+        Require(MinLearningRateRatio is >= 0 and <= 1, "min_learning_rate_ratio must be in [0, 1]");
+        Require(SamplingMin is >= 0 and <= 1 && SamplingMax is >= 0 and <= 1 && SamplingMin <= SamplingMax,
+            "sampling probabilities need 0 <= p_min <= p_max <= 1");
+        Require(LoraRank >= 1, "lora_rank must be >= 1");
+        Require(MaxPromptTokens >= 8, "max_prompt_tokens must be >= 8");
+        Require(MaxDecimals is >= 0 and <= 6, "max_decimals must be in [0, 6]");
+    }
+}
