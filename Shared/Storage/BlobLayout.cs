@@ -32,6 +32,10 @@ public static class BlobLayout
     public static string JobMetrics(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "metrics.jsonl");
     public static string JobModel(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "model");
     public static string JobResult(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "result.json");
+    /// <summary>The job's test-split predictions next to its truth (report: confusion matrix / predicted-vs-true scatter).</summary>
+    public static string JobTestPredictions(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "test_predictions.jsonl");
+    /// <summary>What the Retrain orchestration learned about a run (jobs, metrics, MI, champion decision): the report's input.</summary>
+    public static string RunSummary(string task, string runId) => Combine(Run(task, runId), "summary.json");
     public static string Mine(string task, string runId, string jobId) => Combine(Run(task, runId), "mine", Segment(jobId, nameof(jobId)) + ".json");
     public static string Report(string task, string runId) => Combine(ReportsContainer, Segment(task, nameof(task)), Segment(runId, nameof(runId)));
     public static string ReportHtml(string task, string runId) => Combine(Report(task, runId), "index.html");

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PredGen.Shared.Jobs;
+
+/// <summary>What a worker does with a job: train one method with one seed, estimate mutual information on a trained
+/// model's representations (MINE), or evaluate an existing model (the current champion) on a run's test split.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<JobKind>))]
+public enum JobKind
+{
+    Train,
+    Mine,
+    Evaluate,
+}
+
+/// <summary>Training knobs that travel with a job; null means the trainer's default.</summary>
+public sealed record TrainingSettings
+{
+    public int? Steps { get; init; }
+    public int? BatchSize { get; init; }
+    public double? LearningRate { get; init; }
+    public int? EvalEvery { get; init; }
+    public int? CheckpointEvery { get; init; }
+    public bool? UseLora { get; init; }
+    public int? MaxTestRows { get; init; }
+
+    /// <summary>MINE: steps of the statistics network and bootstrap seeds (null: the estimator's defaults).</summary>
+    public int? MineSteps { get; init; }
+}
+
+/// <summary>
+/// One unit of GPU/CPU work, sent by the Retrain orchestration through <see cref="IJobDispatcher"/> and taken by the
+/// `predgen worker` host. Its artifacts live under BlobLayout.Job(Task, RunId, JobId) (MINE: BlobLayout.Mine).
+/// <see cref="NotifyInstanceId"/> is the orchestration instance that waits for <see cref="JobEvents.Completed"/>.
+/// </summary>
+public sealed record JobMessage
+{
+    public required string JobId { get; init; }
+    public required JobKind Kind { get; init; }
+    public required string Task { get; init; }
+    public required string RunId { get; init; }
+    public required string NotifyInstanceId { get; init; }
+
+    /// <summary>Predictor | Generator | PredGen (Train); the trained model's method (Mine, Evaluate).</summary>
+    public required string Method { get; init; }
+    public int Seed { get; init; }
+
+    /// <summary>Base model: a local folder (the CLI, tests, a model baked into the image) or an artifact-store prefix.</summary>
+    public string? BaseModel { get; init; }
+
+    /// <summary>Mine / Evaluate: artifact-store path of the model folder to load (BlobLayout.JobModel of a train job, or
+    /// the champion's model_path).</summary>
+    public string? ModelPath { get; init; }
+
+    public TrainingSettings Settings { get; init; } = new();
+
+    public string ToJson() => JsonSerializer.Serialize(this, JobJson.Options);
+
+    public static JobMessage Parse(string json) =>
+        JsonSerializer.Deserialize<JobMessage>(json, JobJson.Options) ?? throw new FormatException("empty job message");
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<JobOutcome>))]
+public enum JobOutcome
+{
+    Succeeded,
+    Failed,
+}
+
+/// <summary>
+/// A job's result: written once to BlobLayout.JobResult (the "done" marker that makes a redelivered job a no-op and
+/// that the orchestration's status poll reads) and sent on the results queue, whose trigger raises
+/// <see cref="JobEvents.Completed"/> on <see cref="NotifyInstanceId"/>.
+/// </summary>
+public sealed record JobCompletion
+{
+    public required string JobId { get; init; }
+    public required JobKind Kind { get; init; }
+    public required string Task { get; init; }
+    public required string RunId { get; init; }
+    public required string NotifyInstanceId { get; init; }
+    public required JobOutcome Outcome { get; init; }
+    public string? Error { get; init; }
+
+    /// <summary>Train / Evaluate: test-split metrics (accuracy, macro_f1 | mse, mae, pearson, spearman, r2).
+    /// Mine: estimate_nats, ci_low, ci_high (per representation: token_*, pooled_*).</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Mine: the estimator's bound (dv, nwj, infonce); free-form notes otherwise.</summary>
+    public IReadOnlyDictionary<string, string> Details { get; init; } = new Dictionary<string, string>();
+
+    public double Seconds { get; init; }
+
+    /// <summary>Train: steps already done when this delivery started (0 = fresh; > 0 = resumed from a checkpoint).</summary>
+    public int ResumedFromStep { get; init; }
+
+    public string ToJson() => JsonSerializer.Serialize(this, JobJson.Options);
+
+    public static JobCompletion Parse(string json) =>
+        JsonSerializer.Deserialize<JobCompletion>(json, JobJson.Options) ?? throw new FormatException("empty job completion");
+}
+
+public static class JobEvents
+{
+    /// <summary>The external event a job orchestration waits for; its payload is a <see cref="JobCompletion"/>.</summary>
+    public const string Completed = "JobCompleted";
+}
+
+/// <summary>snake_case JSON for messages and markers (the worker and the Functions app may be different builds).</summary>
+public static class JobJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        PropertyNameCaseInsensitive = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}

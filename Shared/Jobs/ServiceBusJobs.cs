@@ -1,0 +1,68 @@
+using Azure.Messaging.ServiceBus;
+
+namespace PredGen.Shared.Jobs;
+
+/// <summary>Jobs on a Service Bus queue (Azure): the queue's length scales the GPU Container Apps job (KEDA rule).
+/// MessageId = JobId, so the queue's duplicate detection (when enabled) drops a re-dispatch of the same job.</summary>
+public sealed class ServiceBusJobDispatcher(ServiceBusSender sender) : IJobDispatcher
+{
+    private readonly ServiceBusSender _sender = sender ?? throw new ArgumentNullException(nameof(sender));
+
+    public Task DispatchAsync(JobMessage job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var message = new ServiceBusMessage(job.ToJson())
+        {
+            MessageId = job.RunId + "/" + job.JobId,
+            ContentType = "application/json",
+            Subject = job.Kind.ToString(),
+        };
+        return _sender.SendMessageAsync(message, cancellationToken);
+    }
+}
+
+/// <summary>
+/// The worker side on Service Bus: one message at a time, peek-lock with automatic lock renewal while the handler runs
+/// (training takes long); completed only after the handler returns, abandoned when it throws, so a killed replica's job
+/// comes back after the lock expires and resumes from its checkpoint. Service Bus dead-letters after MaxDeliveryCount.
+/// </summary>
+public sealed class ServiceBusJobSource(ServiceBusClient client, string queueName, TimeSpan? maxLockRenewal = null) : IJobSource
+{
+    public async Task RunAsync(Func<JobMessage, CancellationToken, Task> handler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        await using var processor = client.CreateProcessor(queueName, new ServiceBusProcessorOptions
+        {
+            AutoCompleteMessages = false,
+            MaxConcurrentCalls = 1,
+            PrefetchCount = 0,
+            MaxAutoLockRenewalDuration = maxLockRenewal ?? TimeSpan.FromHours(6),
+        });
+        processor.ProcessMessageAsync += async args =>
+        {
+            JobMessage job;
+            try
+            {
+                job = JobMessage.Parse(args.Message.Body.ToString());
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or FormatException)
+            {
+                await args.DeadLetterMessageAsync(args.Message, "unreadable", e.Message, args.CancellationToken).ConfigureAwait(false);
+                return;
+            }
+            await handler(job, args.CancellationToken).ConfigureAwait(false);
+            await args.CompleteMessageAsync(args.Message, args.CancellationToken).ConfigureAwait(false);
+        };
+        processor.ProcessErrorAsync += _ => Task.CompletedTask; // the processor retries receive errors itself
+        await processor.StartProcessingAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+        await processor.StopProcessingAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+}
