@@ -23,16 +23,10 @@ public interface IJobCompletionSink
     Task ReportAsync(JobCompletion completion, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Configuration keys (env form: `Jobs__Transport`) read by the Functions app and the `predgen worker` host.</summary>
+/// <summary>Defaults and transport names for the job settings (keys: SettingNames.JobsTransport, JobsQueue,
+/// JobResultsQueue, StorageQueues, ServiceBusNamespace).</summary>
 public static class JobSettings
 {
-    public const string Transport = "Jobs:Transport";
-    public const string Queue = "Jobs:Queue";
-    public const string ResultsQueue = "Jobs:ResultsQueue";
-    public const string QueueServiceUri = "Jobs:QueueServiceUri";
-    public const string QueueConnection = "Jobs:QueueConnection";
-    public const string ServiceBusNamespace = "ServiceBus:FullyQualifiedNamespace";
-
     public const string DefaultQueue = "training-jobs";
 
     /// <summary>Always an Azure Storage queue, in Azure too: the Functions app's queue trigger reads it (the Service Bus
@@ -41,4 +35,5 @@ public static class JobSettings
 
     public const string ServiceBusTransport = "service-bus";
     public const string StorageQueueTransport = "storage-queue";
+    public const string InProcessTransport = "in-process";
 }
