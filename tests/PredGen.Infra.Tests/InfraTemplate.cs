@@ -1,0 +1,57 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PredGen.Shared.Configuration;
+
+namespace PredGen.Infra.Tests;
+
+/// <summary>What the compiled infra/main.bicep gives each Azure host: the settings objects passed to the host modules.</summary>
+internal static class InfraTemplate
+{
+    /// <summary>Host -> (module deployment name in main.bicep, the module parameter holding its settings).</summary>
+    public static IReadOnlyDictionary<SettingHosts, (string Module, string Parameter)> SettingsModules { get; } =
+        new Dictionary<SettingHosts, (string, string)>
+        {
+            [SettingHosts.FunctionsApp] = ("function-app", "appSettings"),
+            [SettingHosts.TrainingJob] = ("trainer-job", "settings"),
+            [SettingHosts.PredictionWorker] = ("prediction-worker", "settings"),
+        };
+
+    public static IEnumerable<JsonObject> Resources(JsonObject template) =>
+        template["resources"] switch
+        {
+            JsonArray array => array.OfType<JsonObject>(),
+            JsonObject symbolic => symbolic.Select(p => p.Value).OfType<JsonObject>(),
+            _ => [],
+        };
+
+    private static readonly JsonSerializerOptions s_plain = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>JSON text without escaping (ARM expressions keep their quotes: parameters('x'), not parameters(\u0027x\u0027)).</summary>
+    public static string Text(JsonNode? node) => node is null ? "null" : node.ToJsonString(s_plain);
+
+    /// <summary>Resources this template and every nested module template declare (not the `existing` references).</summary>
+    public static IEnumerable<JsonObject> AllResources(JsonObject template)
+    {
+        foreach (var resource in Resources(template))
+        {
+            if (resource["existing"] is null) yield return resource;
+            if (resource["properties"] is JsonObject properties && properties["template"] is JsonObject nested)
+                foreach (var inner in AllResources(nested))
+                    yield return inner;
+        }
+    }
+
+    public static JsonObject Module(JsonObject template, string name) =>
+        Resources(template).SingleOrDefault(r => (string?)r["type"] == "Microsoft.Resources/deployments" && (string?)r["name"] == name)
+        ?? throw new InvalidOperationException($"main.bicep has no module deployment named '{name}'.");
+
+    /// <summary>Setting name -> value (an ARM expression or a literal, as JSON text) that main.bicep passes to a host.</summary>
+    public static IReadOnlyDictionary<string, string> Settings(JsonObject template, SettingHosts host)
+    {
+        var (module, parameter) = SettingsModules[host];
+        var value = Module(template, module)["properties"]?["parameters"]?[parameter]?["value"] as JsonObject
+            ?? throw new InvalidOperationException($"Module '{module}' gets no literal object for parameter '{parameter}'.");
+        return value.ToDictionary(p => p.Key, p => Text(p.Value), StringComparer.Ordinal);
+    }
+}
