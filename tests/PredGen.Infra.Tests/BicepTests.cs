@@ -44,3 +44,23 @@ public sealed class BicepTests
         Assert.Empty(remote);
     }
 }
+
+public sealed class ParametersFileTests
+{
+    [Fact]
+    public async Task Main_parameters_json_names_only_parameters_of_main_bicep_and_sets_every_required_one()
+    {
+        var template = await BicepCli.MainTemplateAsync();
+        var declared = template["parameters"]!.AsObject();
+        string file = Path.Combine(Path.GetDirectoryName(BicepCli.MainBicep)!, "main.parameters.json");
+        var given = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!["parameters"]!.AsObject();
+
+        var unknown = given.Select(p => p.Key).Where(k => !declared.ContainsKey(k)).ToList();
+        Assert.True(unknown.Count == 0, $"not parameters of main.bicep: {string.Join(", ", unknown)}");
+        var required = declared.Where(p => p.Value!.AsObject()["defaultValue"] is null).Select(p => p.Key).ToList();
+        Assert.Equal(["environmentName", "location"], required.Order(StringComparer.Ordinal));
+        foreach (string name in required) Assert.True(given.ContainsKey(name), $"main.parameters.json does not set {name}");
+        // azd substitutes ${NAME} from the environment: every value is one such reference.
+        Assert.All(given, p => Assert.Matches(@"^\$\{[A-Z0-9_]+(=[^}]*)?\}$", (string?)p.Value!["value"] ?? ""));
+    }
+}
