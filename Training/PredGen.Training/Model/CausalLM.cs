@@ -1,0 +1,23 @@
+using static TorchSharp.torch;
+
+namespace PredGen.Training.Model;
+
+/// <summary>Input of <see cref="LlamaForCausalLM"/>.</summary>
+/// <param name="InputIds">[B, T] int64 token ids.</param>
+/// <param name="AttentionMask">[B, T] 1 = token, 0 = padding, for the tokens of <paramref name="InputIds"/> only (the cache
+/// remembers the mask of earlier calls). Left padding is supported; null means no padding.</param>
+/// <param name="Cache">When given, the keys/values of these tokens are appended to it and attention covers the cached ones.</param>
+/// <param name="ComputeLogits">false skips lm_head (heads that read hidden states only).</param>
+public sealed record CausalLMInput(Tensor InputIds, Tensor? AttentionMask = null, KVCache? Cache = null, bool ComputeLogits = true);
+
+/// <summary>Output of <see cref="LlamaForCausalLM"/>.</summary>
+/// <param name="Logits">[B, T, V] in fp32 when asked for.</param>
+/// <param name="HiddenStates">[B, T, H] after the final RMSNorm: what lm_head and task heads read.</param>
+/// <param name="Cache">The cache passed in, now holding these tokens too.</param>
+public sealed record CausalLMOutput(Tensor? Logits, Tensor HiddenStates, KVCache? Cache);
+
+/// <summary>What every decoder layer needs for one forward: rotary tables, the mask, the cache.</summary>
+internal sealed record LayerContext(Tensor Cos, Tensor Sin, AttentionLayout Attention, KVCache? Cache);
+
+/// <summary>How attention is masked in this forward: causal kernel, explicit boolean mask, or nothing (one new token, no padding).</summary>
+internal sealed record AttentionLayout(bool IsCausal, Tensor? Mask);

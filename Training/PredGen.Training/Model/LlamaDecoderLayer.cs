@@ -1,0 +1,34 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PredGen.Training.Model;
+
+/// <summary>Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.)).</summary>
+public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
+{
+    [TorchSharp.Utils.ComponentName(Name = "self_attn")] private readonly LlamaAttention selfAttn;
+    [TorchSharp.Utils.ComponentName(Name = "mlp")] private readonly LlamaMlp mlp;
+    [TorchSharp.Utils.ComponentName(Name = "input_layernorm")] private readonly RmsNorm inputLayerNorm;
+    [TorchSharp.Utils.ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm postAttentionLayerNorm;
+
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex) : base(nameof(LlamaDecoderLayer))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        selfAttn = new LlamaAttention(config, layerIndex);
+        mlp = new LlamaMlp(config);
+        inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input) =>
+        throw new InvalidOperationException("LlamaDecoderLayer needs rotary tables and a mask: call Compute(hidden, context).");
+
+    internal Tensor Compute(Tensor hidden, LayerContext context)
+    {
+        using var scope = NewDisposeScope();
+        var h = hidden + selfAttn.Compute(inputLayerNorm.forward(hidden), context);
+        var output = h + mlp.forward(postAttentionLayerNorm.forward(h));
+        return output.MoveToOuterDisposeScope();
+    }
+}

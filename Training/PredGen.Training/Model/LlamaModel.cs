@@ -1,0 +1,69 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PredGen.Training.Model;
+
+/// <summary>The decoder stack (Hugging Face "model."): embed_tokens, layers.N, norm. Returns the final-norm hidden states.</summary>
+public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
+{
+    [TorchSharp.Utils.ComponentName(Name = "embed_tokens")] private readonly Embedding embedTokens;
+    [TorchSharp.Utils.ComponentName(Name = "layers")] private readonly ModuleList<LlamaDecoderLayer> layers;
+    [TorchSharp.Utils.ComponentName(Name = "norm")] private readonly RmsNorm norm;
+    private readonly RotaryEmbedding rotary;
+
+    public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize);
+        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i)).ToArray());
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        rotary = new RotaryEmbedding(config);
+        RegisterComponents();
+    }
+
+    public Embedding EmbedTokens => embedTokens;
+
+    public override Tensor forward(CausalLMInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var scope = NewDisposeScope();
+        var ids = input.InputIds;
+        long b = ids.shape[0], t = ids.shape[1];
+        var cache = input.Cache;
+        long past = cache?.Length ?? 0;
+        if (cache is not null && past > 0 && cache.Mask!.shape[0] != b)
+            throw new ArgumentException($"The cache holds {cache.Mask.shape[0]} rows but the input has {b}.", nameof(input));
+
+        var newMask = input.AttentionMask is { } m ? m.to(ScalarType.Int64, ids.device) : ones(b, t, ScalarType.Int64, ids.device);
+        var fullMask = past > 0 ? cat([cache!.Mask!, newMask], 1) : newMask;
+        bool padded = input.AttentionMask is not null || past > 0 ? fullMask.eq(0).any().item<bool>() : false;
+
+        // Positions count real tokens only, so a left-padded row sees the same rotary phases as the unpadded sequence.
+        var pastCount = past > 0 ? cache!.Mask!.sum([1L], keepdim: true) : zeros(b, 1, ScalarType.Int64, ids.device);
+        var positions = (newMask.cumsum(1) - 1 + pastCount).clamp_min(0);
+
+        var hidden = embedTokens.forward(ids);
+        var (cos, sin) = rotary.Tables(positions, hidden.dtype);
+        var context = new LayerContext(cos, sin, Layout(fullMask, padded, past, t), cache);
+        foreach (var layer in layers) hidden = layer.Compute(hidden, context);
+        cache?.Commit(fullMask);
+        return norm.forward(hidden).MoveToOuterDisposeScope();
+    }
+
+    private static AttentionLayout Layout(Tensor fullMask, bool padded, long past, long t)
+    {
+        if (!padded && past == 0) return new AttentionLayout(IsCausal: t > 1, Mask: null);
+        if (!padded && t == 1) return new AttentionLayout(IsCausal: false, Mask: null);
+        long s = past + t;
+        var device = fullMask.device;
+        var queryIndex = arange(past, s, ScalarType.Int64, device).unsqueeze(1);
+        var keyIndex = arange(0, s, ScalarType.Int64, device).unsqueeze(0);
+        var causal = keyIndex.le(queryIndex);
+        // A padding query would see no key at all (softmax of nothing is NaN); let it see itself. Real tokens never see padding.
+        var self = keyIndex.eq(queryIndex);
+        var keyIsToken = fullMask.ne(0).view(fullMask.shape[0], 1, 1, s);
+        var allowed = causal.view(1, 1, t, s).logical_and(keyIsToken.logical_or(self.view(1, 1, t, s)));
+        return new AttentionLayout(IsCausal: false, Mask: allowed);
+    }
+}

@@ -1,0 +1,29 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PredGen.Training.Model;
+
+/// <summary>Root-mean-square layer norm, computed in fp32 and cast back (fp16/bf16 squares overflow or lose precision).</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    [TorchSharp.Utils.ComponentName(Name = "weight")]
+    private readonly Parameter weight;
+    private readonly double eps;
+
+    public RmsNorm(long size, double eps) : base(nameof(RmsNorm))
+    {
+        weight = new Parameter(ones(size));
+        this.eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = input.to(ScalarType.Float32);
+        var variance = x.square().mean([-1L], keepdim: true);
+        var normed = (x * rsqrt(variance + eps)).to(input.dtype);
+        return (weight * normed).MoveToOuterDisposeScope();
+    }
+}
