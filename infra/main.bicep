@@ -54,7 +54,7 @@ var queues = {
 }
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
-var blobTriggerFunctionName = 'DatasetBlobTrigger'
+var blobTriggerFunctionName = 'DatasetUploaded'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'

@@ -46,6 +46,14 @@ internal static class InfraTemplate
         Resources(template).SingleOrDefault(r => (string?)r["type"] == "Microsoft.Resources/deployments" && (string?)r["name"] == name)
         ?? throw new InvalidOperationException($"main.bicep has no module deployment named '{name}'.");
 
+    /// <summary>A module parameter's value, with a plain `[variables('x')]` reference resolved to the variable's value.</summary>
+    public static string? LiteralParameter(JsonObject template, string module, string parameter)
+    {
+        string? value = (string?)Module(template, module)["properties"]?["parameters"]?[parameter]?["value"];
+        var variable = System.Text.RegularExpressions.Regex.Match(value ?? "", @"^\[variables\('(\w+)'\)\]$");
+        return variable.Success ? (string?)template["variables"]?[variable.Groups[1].Value] : value;
+    }
+
     /// <summary>Setting name -> value (an ARM expression or a literal, as JSON text) that main.bicep passes to a host.</summary>
     public static IReadOnlyDictionary<string, string> Settings(JsonObject template, SettingHosts host)
     {

@@ -148,7 +148,7 @@ public sealed partial class SettingsTests
 
     private static readonly string[] s_hostSourceRoots = ["Functions", "Training/PredGen.Cli", "Shared"];
 
-    [GeneratedRegex(@"(?i)(\bconfig\w*\s*\[\s*""|\.(GetSection|GetRequiredSection|GetConnectionString|BindConfiguration)\(\s*""|\bconfig\w*\.GetValue(<[^>]*>)?\(\s*""|\bConnection\s*=\s*""|Environment\.GetEnvironmentVariable\(\s*""(?!DOTNET_|ASPNETCORE_))")]
+    [GeneratedRegex(@"(?i)(\bconfig\w*\s*\[\s*""|\.(GetSection|GetRequiredSection|GetConnectionString|BindConfiguration)\(\s*""|\bconfig\w*\.GetValue(<[^>]*>)?\(\s*""|[(,]\s*Connection\s*=\s*""|Environment\.GetEnvironmentVariable\(\s*""(?!DOTNET_|ASPNETCORE_))")]
     private static partial Regex LiteralSettingRead();
 
     internal static IEnumerable<(string File, int Line, string Text)> HostSourceLines()

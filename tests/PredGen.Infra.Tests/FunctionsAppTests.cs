@@ -1,0 +1,52 @@
+using System.Text.RegularExpressions;
+using PredGen.Shared.Storage;
+using PredGen.TestSupport;
+
+namespace PredGen.Infra.Tests;
+
+/// <summary>The Event Grid subscription in infra/ targets the blob trigger the Functions app really has.</summary>
+public sealed partial class FunctionsAppTests
+{
+    [GeneratedRegex(@"\[Function\(\s*(?:""(?<name>[^""]+)""|nameof\((?:\w+\.)*(?<name>\w+)\))\s*\)\]")]
+    private static partial Regex FunctionAttribute();
+
+    [GeneratedRegex(@"\[BlobTrigger\((?<args>[^\]]*)\)\]")]
+    private static partial Regex BlobTriggerAttribute();
+
+    /// <summary>(function name, BlobTrigger arguments) of every blob-triggered function in Functions/PredGen.Functions.</summary>
+    private static List<(string Function, string Arguments)> BlobTriggeredFunctions()
+    {
+        string dir = Path.Combine(TestPaths.RepositoryRoot(), "Functions", "PredGen.Functions");
+        var found = new List<(string, string)>();
+        foreach (string file in Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories)
+                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                              && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        {
+            string source = File.ReadAllText(file);
+            foreach (Match trigger in BlobTriggerAttribute().Matches(source))
+            {
+                // The [Function] attribute that precedes the trigger parameter names the function.
+                var function = FunctionAttribute().Matches(source[..trigger.Index]).LastOrDefault();
+                Assert.True(function is not null, $"{file}: [BlobTrigger] without a preceding [Function]");
+                found.Add((function.Groups["name"].Value, trigger.Groups["args"].Value));
+            }
+        }
+        return found;
+    }
+
+    [Fact]
+    public async Task Event_Grid_subscription_targets_the_Functions_apps_Event_Grid_blob_trigger_on_datasets()
+    {
+        var triggers = BlobTriggeredFunctions();
+        var template = await BicepCli.MainTemplateAsync();
+        string? target = InfraTemplate.LiteralParameter(template, "blob-events", "blobTriggerFunctionName");
+        string? container = InfraTemplate.LiteralParameter(template, "blob-events", "datasetsContainerName");
+
+        Assert.Equal(BlobLayout.DatasetsContainer, container);
+        if (triggers.Count == 0) return; // the Functions app has no blob trigger yet: nothing for Event Grid to feed
+        var trigger = Assert.Single(triggers);
+        Assert.Equal(trigger.Function, target);
+        Assert.Contains("BlobTriggerSource.EventGrid", trigger.Arguments, StringComparison.Ordinal);
+        Assert.Matches(@"^\s*(BlobLayout\.DatasetsContainer\s*\+\s*""/|""datasets/)", trigger.Arguments);
+    }
+}
