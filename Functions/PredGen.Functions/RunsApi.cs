@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using PredGen.Shared.Data;
+using PredGen.Shared.Storage;
+using PredGen.Workflows.Retrain;
+
+namespace PredGen.Functions;
+
+/// <summary>Body of POST /api/runs: a file already in datasets/{task}/ and optional overrides.</summary>
+public sealed record StartRunBody(string Task, string Dataset, TaskKind? Kind = null, IReadOnlyList<string>? Methods = null, int? Seeds = null, int? Steps = null);
+
+/// <summary>A run as the API shows it.</summary>
+public sealed record RunView(string InstanceId, string RuntimeStatus, RetrainStatus? Progress, DateTimeOffset CreatedAt, DateTimeOffset LastUpdatedAt,
+    string? Failure, RetrainResult? Result);
+
+/// <summary>HTTP: start a run, get its status, list runs, get its report link. Function-key protected.</summary>
+public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    [Function(nameof(StartRun))]
+    public async Task<IActionResult> StartRun([HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs")] HttpRequest request,
+        [DurableClient] DurableTaskClient client)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        StartRunBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<StartRunBody>(request.Body, Json, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            return new BadRequestObjectResult(new { error = "body must be JSON {task, dataset, kind?, methods?, seeds?, steps?}: " + e.Message });
+        }
+        if (body == null || !DatasetTrigger.IsTaskName(body.Task ?? "") || string.IsNullOrWhiteSpace(body.Dataset))
+            return new BadRequestObjectResult(new { error = "task (lower-case letters, digits, '-', '_', '.') and dataset are required" });
+        string path = body.Dataset.StartsWith(BlobLayout.DatasetsContainer + "/", StringComparison.Ordinal) ? body.Dataset : BlobLayout.Dataset(body.Task!, body.Dataset);
+        string runId;
+        try
+        {
+            runId = await RetrainStarter.RunIdOfAsync(store, path, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException e)
+        {
+            return new NotFoundObjectResult(new { error = e.Message });
+        }
+        var retrain = defaults.ToRequest(body.Task!, path, runId) with
+        {
+            Kind = body.Kind,
+            Methods = body.Methods is { Count: > 0 } m ? [.. m.Select(Methods.Canonical)] : defaults.Methods,
+            Seeds = body.Seeds ?? defaults.Seeds,
+            Training = body.Steps is int steps ? defaults.Training with { Steps = steps } : defaults.Training,
+        };
+        var start = await RetrainStarter.StartAsync(client, retrain, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new ObjectResult(start) { StatusCode = start.Started ? StatusCodes.Status202Accepted : StatusCodes.Status200OK };
+    }
+
+    [Function(nameof(GetRun))]
+    public static async Task<IActionResult> GetRun([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{instanceId}")] HttpRequest request,
+        string instanceId, [DurableClient] DurableTaskClient client)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var instance = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return instance == null ? new NotFoundResult() : new OkObjectResult(View(instance, withResult: true));
+    }
+
+    [Function(nameof(ListRuns))]
+    public static async Task<IActionResult> ListRuns([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs")] HttpRequest request,
+        [DurableClient] DurableTaskClient client)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        string? task = request.Query["task"];
+        var query = new OrchestrationQuery { InstanceIdPrefix = "retrain-" + (task ?? ""), FetchInputsAndOutputs = false, PageSize = 100 };
+        var runs = new List<RunView>();
+        await foreach (var instance in client.GetAllInstancesAsync(query).ConfigureAwait(false))
+        {
+            if (instance.Name != nameof(RetrainOrchestration)) continue;
+            runs.Add(View(instance, withResult: false));
+            if (runs.Count >= 500) break;
+        }
+        return new OkObjectResult(runs.OrderByDescending(r => r.CreatedAt).ToList());
+    }
+
+    [Function(nameof(GetReport))]
+    public async Task<IActionResult> GetReport([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{instanceId}/report")] HttpRequest request,
+        string instanceId, [DurableClient] DurableTaskClient client)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var instance = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (instance == null) return new NotFoundResult();
+        var input = instance.ReadInputAs<RetrainRequest>();
+        if (input == null) return new NotFoundResult();
+        string html = BlobLayout.ReportHtml(input.Task, input.RunId), markdown = BlobLayout.ReportMarkdown(input.Task, input.RunId);
+        if (!await store.ExistsAsync(html, request.HttpContext.RequestAborted).ConfigureAwait(false))
+            return new NotFoundObjectResult(new { error = "no report yet", runtime_status = instance.RuntimeStatus.ToString() });
+        return new OkObjectResult(new
+        {
+            html_path = html, markdown_path = markdown,
+            html_url = store.Location.TrimEnd('/') + "/" + html, markdown_url = store.Location.TrimEnd('/') + "/" + markdown,
+        });
+    }
+
+    private static RunView View(OrchestrationMetadata instance, bool withResult) => new(
+        instance.InstanceId, instance.RuntimeStatus.ToString(),
+        instance.SerializedCustomStatus == null ? null : instance.ReadCustomStatusAs<RetrainStatus>(),
+        instance.CreatedAt, instance.LastUpdatedAt, instance.FailureDetails?.ErrorMessage,
+        withResult && instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? instance.ReadOutputAs<RetrainResult>() : null);
+}
