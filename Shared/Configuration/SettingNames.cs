@@ -50,6 +50,24 @@ public static class SettingNames
     [Setting(SettingHosts.FunctionsApp | SettingHosts.TrainingJob)]
     public const string JobResultsQueue = "Jobs:ResultsQueue";
 
+    /// <summary>Base model folder for training jobs that name none (the trainer image's copy of models/base).</summary>
+    [Setting(SettingHosts.None)]
+    public const string WorkerBaseModel = "Worker:BaseModel";
+
+    /// <summary>What an upload trains: comma-separated methods (default all three), seeds per method, optimizer
+    /// steps, base model (a local folder on the worker or an artifact prefix). All optional.</summary>
+    [Setting(SettingHosts.None)]
+    public const string RetrainMethods = "Retrain:Methods";
+
+    [Setting(SettingHosts.None)]
+    public const string RetrainSeeds = "Retrain:Seeds";
+
+    [Setting(SettingHosts.None)]
+    public const string RetrainSteps = "Retrain:Steps";
+
+    [Setting(SettingHosts.None)]
+    public const string RetrainBaseModel = "Retrain:BaseModel";
+
     // ---- predictions -----------------------------------------------------------------------------------------
 
     /// <summary>service-bus | storage-queue.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PredGen.Shared.Data;
 
 namespace PredGen.Shared.Jobs;
 
@@ -44,6 +45,10 @@ public sealed record JobMessage
     /// <summary>Predictor | Generator | PredGen (Train); the trained model's method (Mine, Evaluate).</summary>
     public required string Method { get; init; }
     public int Seed { get; init; }
+
+    /// <summary>Classification or regression (what PrepareDataset found).</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<TaskKind>))]
+    public TaskKind TaskKind { get; init; }
 
     /// <summary>Base model: a local folder (the CLI, tests, a model baked into the image) or an artifact-store prefix.</summary>
     public string? BaseModel { get; init; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using PredGen.Shared.Configuration;
 using PredGen.Shared.Jobs;
 
 namespace PredGen.Workflows.Retrain;
@@ -25,11 +26,11 @@ public sealed record RetrainDefaults
     {
         ArgumentNullException.ThrowIfNull(setting);
         var d = new RetrainDefaults();
-        if (setting("Retrain:Methods") is { Length: > 0 } methods)
+        if (setting(SettingNames.RetrainMethods) is { Length: > 0 } methods)
             d = d with { Methods = [.. methods.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Retrain.Methods.Canonical)] };
-        if (setting("Retrain:Seeds") is { Length: > 0 } seeds) d = d with { Seeds = int.Parse(seeds, CultureInfo.InvariantCulture) };
-        if (setting("Retrain:Steps") is { Length: > 0 } steps) d = d with { Training = d.Training with { Steps = int.Parse(steps, CultureInfo.InvariantCulture) } };
-        if (setting("Retrain:BaseModel") is { Length: > 0 } baseModel) d = d with { BaseModel = baseModel };
+        if (setting(SettingNames.RetrainSeeds) is { Length: > 0 } seeds) d = d with { Seeds = int.Parse(seeds, CultureInfo.InvariantCulture) };
+        if (setting(SettingNames.RetrainSteps) is { Length: > 0 } steps) d = d with { Training = d.Training with { Steps = int.Parse(steps, CultureInfo.InvariantCulture) } };
+        if (setting(SettingNames.RetrainBaseModel) is { Length: > 0 } baseModel) d = d with { BaseModel = baseModel };
         return d;
     }
 }

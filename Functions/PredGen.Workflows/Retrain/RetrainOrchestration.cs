@@ -54,7 +54,7 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         var trainJobs = new List<JobMessage>();
         foreach (var method in input.Methods.Select(Methods.Canonical).Distinct())
             for (int seed = 1; seed <= Math.Max(1, input.Seeds); seed++)
-                trainJobs.Add(NewJob(context, input, JobKind.Train, string.Create(CultureInfo.InvariantCulture, $"{method.ToLowerInvariant()}-s{seed}"), method, seed, modelPath: null));
+                trainJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Train, string.Create(CultureInfo.InvariantCulture, $"{method.ToLowerInvariant()}-s{seed}"), method, seed, modelPath: null));
         var trained = await RunJobsAsync(context, input, trainJobs, RetrainStages.Training, log);
         var jobSummaries = trainJobs.Select(j => Summarize(j, trained[j.JobId])).ToList();
         EndStage(RetrainStages.Training);
@@ -64,9 +64,9 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         var analysisJobs = new List<JobMessage>();
         if (input.RunMine)
             foreach (var job in jobSummaries.Where(j => j.IsSucceeded))
-                analysisJobs.Add(NewJob(context, input, JobKind.Mine, "mine-" + job.JobId, job.Method, job.Seed, BlobLayout.JobModel(input.Task, input.RunId, job.JobId)));
+                analysisJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Mine, "mine-" + job.JobId, job.Method, job.Seed, BlobLayout.JobModel(input.Task, input.RunId, job.JobId)));
         if (champion != null && jobSummaries.Any(j => j.IsSucceeded))
-            analysisJobs.Add(NewJob(context, input, JobKind.Evaluate, ChampionEvaluationJobId, champion.Method, 0, champion.ModelPath));
+            analysisJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Evaluate, ChampionEvaluationJobId, champion.Method, 0, champion.ModelPath));
         var analysed = await RunJobsAsync(context, input, analysisJobs, RetrainStages.Analysing, log);
         var mine = analysisJobs.Where(j => j.Kind == JobKind.Mine).SelectMany(j => MineSummaries(j, analysed[j.JobId])).ToList();
         double? championNow = null;
@@ -104,8 +104,9 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         };
     }
 
-    private static JobMessage NewJob(TaskOrchestrationContext context, RetrainRequest input, JobKind kind, string jobId, string method, int seed, string? modelPath) => new()
+    private static JobMessage NewJob(TaskOrchestrationContext context, RetrainRequest input, TaskKind taskKind, JobKind kind, string jobId, string method, int seed, string? modelPath) => new()
     {
+        TaskKind = taskKind,
         JobId = jobId, Kind = kind, Task = input.Task, RunId = input.RunId, Method = method, Seed = seed,
         NotifyInstanceId = context.InstanceId + ":" + jobId,
         BaseModel = input.BaseModel, ModelPath = modelPath, Settings = input.Training,

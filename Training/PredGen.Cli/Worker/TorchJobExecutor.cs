@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using PredGen.Shared.Data;
+using PredGen.Shared.Jobs;
+using PredGen.Shared.Storage;
+using PredGen.Training.Methods;
+using PredGen.Training.Runtime;
+
+namespace PredGen.Cli.Worker;
+
+/// <summary>Where the worker keeps its scratch files and what it trains from when a job names no base model.</summary>
+public sealed record WorkerOptions
+{
+    /// <summary>Local scratch folder: prepared data, checkpoints, models ({WorkDirectory}/{task}/{runId}/{jobId}).</summary>
+    public required string WorkDirectory { get; init; }
+
+    /// <summary>Base model folder for jobs that name none (the image's or the repository's models/base).</summary>
+    public string? DefaultBaseModel { get; init; }
+
+    public TorchOptions Torch { get; init; } = new() { Device = "cpu" };
+
+    /// <summary>How often checkpoints are mirrored to the store while training.</summary>
+    public TimeSpan CheckpointSyncInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Stop training after this many optimizer steps (TrainOptions.StopAfterSteps): tests of resumption.</summary>
+    public int? StopAfterSteps { get; init; }
+}
+
+/// <summary>
+/// The `predgen` worker's jobs, on TorchSharp: Train (the methods issue's Trainer, resumed from the job's checkpoints
+/// in the store), Mine (mutual information of a trained model's representations), Evaluate (a model, usually the
+/// champion, on a run's test split). Everything a job produces goes under BlobLayout.Job; the local folder is scratch.
+/// </summary>
+public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options, IMineAnalysis? mine = null) : IJobExecutor
+{
+    private static readonly string[] Splits = ["train", "validation", "test"];
+
+    public async Task<JobCompletion> ExecuteAsync(JobMessage job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        string work = Path.Combine(options.WorkDirectory, job.Task, job.RunId, job.JobId);
+        Directory.CreateDirectory(work);
+        return job.Kind switch
+        {
+            JobKind.Train => await TrainAsync(job, work, cancellationToken).ConfigureAwait(false),
+            JobKind.Mine => await MineAsync(job, work, cancellationToken).ConfigureAwait(false),
+            JobKind.Evaluate => await EvaluateAsync(job, work, cancellationToken).ConfigureAwait(false),
+            _ => throw new NotSupportedException($"job kind {job.Kind}"),
+        };
+    }
+
+    private async Task<JobCompletion> TrainAsync(JobMessage job, string work, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        string dataDir = await DownloadPreparedAsync(job, Path.Combine(work, "data"), cancellationToken).ConfigureAwait(false);
+        string baseModel = await ResolveBaseModelAsync(job, work, cancellationToken).ConfigureAwait(false);
+        string outDir = Path.Combine(work, "out");
+        string jobPrefix = BlobLayout.Job(job.Task, job.RunId, job.JobId);
+        var checkpoints = new CheckpointSync(store, Path.Combine(outDir, Trainer.CheckpointsDirectoryName), BlobLayout.JobCheckpoints(job.Task, job.RunId, job.JobId));
+        await checkpoints.RestoreAsync(cancellationToken).ConfigureAwait(false);
+        // The per-step curve continues across deliveries: bring back what the killed worker had written.
+        var curve = await store.ReadAsync(BlobLayout.JobMetrics(job.Task, job.RunId, job.JobId), cancellationToken).ConfigureAwait(false);
+        if (curve != null) await File.WriteAllBytesAsync(Path.Combine(outDir, Trainer.StepMetricsFileName), curve.Content.ToArray(), cancellationToken).ConfigureAwait(false);
+
+        var train = ToTrainOptions(job);
+        using var syncing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sync = checkpoints.RunAsync(options.CheckpointSyncInterval, syncing.Token);
+        var curveSync = SyncCurveAsync(job, outDir, syncing.Token);
+        TrainResult result;
+        try
+        {
+            result = await Task.Run(() => Trainer.Train(train, dataDir, baseModel, outDir, progress: null, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await syncing.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(sync, curveSync).ConfigureAwait(false);
+        }
+        await checkpoints.UploadChangesAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Interrupted)
+            throw new OperationCanceledException($"training stopped after step {result.Steps} (StopAfterSteps); the next delivery resumes");
+
+        // model/, metrics.json, metrics.jsonl (checkpoints are already mirrored)
+        await store.UploadDirectoryAsync(Path.Combine(outDir, Trainer.ModelDirectoryName), BlobLayout.JobModel(job.Task, job.RunId, job.JobId), cancellationToken).ConfigureAwait(false);
+        foreach (var file in new[] { Trainer.MetricsFileName, Trainer.StepMetricsFileName })
+        {
+            string local = Path.Combine(outDir, file);
+            if (File.Exists(local))
+                await store.WriteAsync(BlobLayout.Combine(jobPrefix, file), BinaryData.FromBytes(await File.ReadAllBytesAsync(local, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        }
+        await WriteTestPredictionsAsync(job, Path.Combine(outDir, Trainer.ModelDirectoryName), dataDir, cancellationToken).ConfigureAwait(false);
+
+        return Succeeded(job, MetricsOf(result.Test), clock.Elapsed.TotalSeconds) with { ResumedFromStep = result.ResumedFromStep ?? 0 };
+    }
+
+    private async Task SyncCurveAsync(JobMessage job, string outDir, CancellationToken cancellationToken)
+    {
+        string local = Path.Combine(outDir, Trainer.StepMetricsFileName);
+        long uploaded = -1;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.CheckpointSyncInterval, cancellationToken).ConfigureAwait(false);
+                if (!File.Exists(local) || new FileInfo(local).Length == uploaded) continue;
+                byte[] bytes;
+                using (var stream = new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+                using (var copy = new MemoryStream())
+                {
+                    await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                    bytes = copy.ToArray();
+                }
+                await store.WriteAsync(BlobLayout.JobMetrics(job.Task, job.RunId, job.JobId), BinaryData.FromBytes(bytes), cancellationToken).ConfigureAwait(false);
+                uploaded = bytes.Length;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (IOException)
+            {
+                // the trainer holds the file: next round
+            }
+        }
+    }
+
+    private TrainOptions ToTrainOptions(JobMessage job)
+    {
+        var s = job.Settings;
+        var o = new TrainOptions
+        {
+            Method = Enum.Parse<MethodKind>(job.Method, ignoreCase: true),
+            TaskKind = job.TaskKind,
+            Seed = job.Seed,
+            Torch = options.Torch,
+            StopAfterSteps = options.StopAfterSteps,
+        };
+        if (s.Steps is int steps) o = o with { MaxSteps = steps };
+        if (s.BatchSize is int batch) o = o with { BatchSize = batch };
+        if (s.LearningRate is double lr) o = o with { LearningRate = lr };
+        if (s.EvalEvery is int every) o = o with { EvalEvery = every };
+        if (s.CheckpointEvery is int checkpointEvery) o = o with { CheckpointEvery = checkpointEvery };
+        if (s.UseLora is bool lora) o = o with { FineTuning = lora ? FineTuning.Lora : FineTuning.Full };
+        return o;
+    }
+
+    private async Task WriteTestPredictionsAsync(JobMessage job, string modelDir, string dataDir, CancellationToken cancellationToken)
+    {
+        var rows = TestRows(job, dataDir);
+        if (rows.Count == 0) return;
+        using var model = TrainedModel.Load(modelDir, options.Torch);
+        var predictions = Predict(model, rows);
+        var sb = new StringBuilder();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            var p = predictions[i];
+            var line = job.TaskKind == TaskKind.Classification
+                ? JsonSerializer.Serialize(new { id = r.Id, label = r.Label, predicted_label = p.Label, probability = p.Probability, generated_text = p.GeneratedText })
+                : JsonSerializer.Serialize(new { id = r.Id, value = r.Value, predicted_value = p.Value, generated_text = p.GeneratedText });
+            sb.Append(line).Append('\n');
+        }
+        await store.WriteTextAsync(BlobLayout.JobTestPredictions(job.Task, job.RunId, job.JobId), sb.ToString(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static List<Prediction> Predict(TrainedModel model, List<PreparedRow> rows)
+    {
+        var predictions = new List<Prediction>(rows.Count);
+        for (int i = 0; i < rows.Count; i += 32)
+            predictions.AddRange(model.Predict([.. rows.Skip(i).Take(32).Select(r => new TextInput(r.Text, r.TextB))], withProbabilities: true, withText: true));
+        return predictions;
+    }
+
+    private async Task<JobCompletion> MineAsync(JobMessage job, string work, CancellationToken cancellationToken)
+    {
+        if (mine == null) throw new NotSupportedException("this worker has no MINE analysis");
+        var clock = Stopwatch.StartNew();
+        string dataDir = await DownloadPreparedAsync(job, Path.Combine(work, "data"), cancellationToken).ConfigureAwait(false);
+        string modelDir = await DownloadModelAsync(job, work, cancellationToken).ConfigureAwait(false);
+        var rows = PreparedRow.ReadJsonl(Path.Combine(dataDir, "validation.jsonl")).Concat(PreparedRow.ReadJsonl(Path.Combine(dataDir, "test.jsonl"))).ToList();
+        using var model = TrainedModel.Load(modelDir, options.Torch);
+        var analysis = await Task.Run(() => mine.Analyse(model, rows, job.Seed, job.Settings.MineSteps, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await store.WriteTextAsync(BlobLayout.Mine(job.Task, job.RunId, job.JobId.StartsWith("mine-", StringComparison.Ordinal) ? job.JobId["mine-".Length..] : job.JobId),
+            analysis.DetailsJson, cancellationToken).ConfigureAwait(false);
+        return Succeeded(job, analysis.Metrics, clock.Elapsed.TotalSeconds) with { Details = new Dictionary<string, string> { ["bound"] = analysis.Bound } };
+    }
+
+    private async Task<JobCompletion> EvaluateAsync(JobMessage job, string work, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        string dataDir = await DownloadPreparedAsync(job, Path.Combine(work, "data"), cancellationToken).ConfigureAwait(false);
+        string modelDir = await DownloadModelAsync(job, work, cancellationToken).ConfigureAwait(false);
+        var rows = TestRows(job, dataDir);
+        using var model = TrainedModel.Load(modelDir, options.Torch);
+        if (model.Card.TaskKind != job.TaskKind)
+            throw new InvalidOperationException($"the model predicts {model.Card.TaskKind}, the run is {job.TaskKind}");
+        var metrics = Evaluation.Evaluate(model, rows);
+        return Succeeded(job, MetricsOf(metrics), clock.Elapsed.TotalSeconds);
+    }
+
+    private static List<PreparedRow> TestRows(JobMessage job, string dataDir)
+    {
+        var rows = PreparedRow.ReadJsonl(Path.Combine(dataDir, "test.jsonl"));
+        return job.Settings.MaxTestRows is int max ? [.. rows.Take(max)] : [.. rows];
+    }
+
+    private async Task<string> DownloadPreparedAsync(JobMessage job, string dataDir, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(dataDir);
+        foreach (var split in Splits)
+        {
+            var artifact = await store.ReadAsync(BlobLayout.Prepared(job.Task, job.RunId, split), cancellationToken).ConfigureAwait(false)
+                ?? throw new FileNotFoundException($"prepared split '{split}' of run {job.RunId} is missing");
+            await File.WriteAllBytesAsync(Path.Combine(dataDir, split + ".jsonl"), artifact.Content.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+        return dataDir;
+    }
+
+    private async Task<string> DownloadModelAsync(JobMessage job, string work, CancellationToken cancellationToken)
+    {
+        string modelPath = job.ModelPath ?? throw new InvalidOperationException($"{job.Kind} job {job.JobId} names no model");
+        string modelDir = Path.Combine(work, "model");
+        if (Directory.Exists(modelDir)) Directory.Delete(modelDir, recursive: true);
+        if (await store.DownloadDirectoryAsync(modelPath, modelDir, cancellationToken).ConfigureAwait(false) == 0)
+            throw new FileNotFoundException($"no model under {modelPath}");
+        return modelDir;
+    }
+
+    private async Task<string> ResolveBaseModelAsync(JobMessage job, string work, CancellationToken cancellationToken)
+    {
+        string? named = job.BaseModel ?? options.DefaultBaseModel;
+        if (named == null) throw new InvalidOperationException("the job names no base model and the worker has no default (--base-model)");
+        if (Directory.Exists(named)) return named;
+        string local = Path.Combine(work, "base");
+        if (await store.DownloadDirectoryAsync(named, local, cancellationToken).ConfigureAwait(false) == 0)
+            throw new DirectoryNotFoundException($"base model '{named}' is neither a local folder nor an artifact prefix in {store.Location}");
+        return local;
+    }
+
+    private static Dictionary<string, double> MetricsOf(Metrics m)
+    {
+        var d = new Dictionary<string, double>(StringComparer.Ordinal);
+        void Add(string name, double? v) { if (v is double x && double.IsFinite(x)) d[name] = x; }
+        Add("accuracy", m.Accuracy); Add("macro_f1", m.MacroF1);
+        Add("mse", m.Mse); Add("mae", m.Mae); Add("pearson", m.Pearson); Add("spearman", m.Spearman); Add("r2", m.R2);
+        d["count"] = m.Count;
+        return d;
+    }
+
+    private static JobCompletion Succeeded(JobMessage job, IReadOnlyDictionary<string, double> metrics, double seconds) => new()
+    {
+        JobId = job.JobId, Kind = job.Kind, Task = job.Task, RunId = job.RunId, NotifyInstanceId = job.NotifyInstanceId,
+        Outcome = JobOutcome.Succeeded, Metrics = metrics, Seconds = seconds,
+    };
+}
+
+/// <summary>What a MINE job computes for one trained model: metrics "{token|pooled}_{estimate_nats|ci_low|ci_high}",
+/// the bound's name, and the full estimate as JSON (BlobLayout.Mine).</summary>
+public sealed record MineAnalysis(IReadOnlyDictionary<string, double> Metrics, string Bound, string DetailsJson);
+
+/// <summary>The MINE issue's estimator applied to a trained model's representations.</summary>
+public interface IMineAnalysis
+{
+    MineAnalysis Analyse(TrainedModel model, IReadOnlyList<PreparedRow> rows, int seed, int? maxSteps, CancellationToken cancellationToken);
+}
