@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using PredGen.Shared.Configuration;
 using PredGen.Shared.Storage;
 using PredGen.Workflows.Retrain;
 
@@ -15,9 +16,12 @@ public sealed partial class DatasetTrigger(RetrainDefaults defaults, ILogger<Dat
 {
     /// <summary>The storage connection of the triggers: the Functions host's account (AzureWebJobsStorage; identity-based
     /// in Azure: AzureWebJobsStorage__blobServiceUri / __queueServiceUri / __credential / __clientId).</summary>
-    public const string Connection = "AzureWebJobsStorage";
+    public const string Connection = SettingNames.FunctionsStorageConnection;
 
-    [Function(nameof(DatasetUploaded))]
+    /// <summary>Function name fixed by infra (the Event Grid subscription's webhook names it).</summary>
+    public const string FunctionName = "DatasetBlobTrigger";
+
+    [Function(FunctionName)]
     public async Task<RetrainStart?> DatasetUploaded(
         [BlobTrigger(BlobLayout.DatasetsContainer + "/{task}/{name}", Source = BlobTriggerSource.EventGrid, Connection = Connection)] Stream content,
         string task,

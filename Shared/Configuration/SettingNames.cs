@@ -50,6 +50,12 @@ public static class SettingNames
     [Setting(SettingHosts.FunctionsApp | SettingHosts.TrainingJob)]
     public const string JobResultsQueue = "Jobs:ResultsQueue";
 
+    /// <summary>Connection of the Functions app's blob (datasets) and queue (job results) triggers: the host's own
+    /// storage. In Azure it is identity-based (AzureWebJobsStorage__credential / __clientId / __blobServiceUri /
+    /// __queueServiceUri), which infra provides as those sub-keys, not under this name.</summary>
+    [Setting(SettingHosts.None)]
+    public const string FunctionsStorageConnection = "AzureWebJobsStorage";
+
     /// <summary>Base model folder for training jobs that name none (the trainer image's copy of models/base).</summary>
     [Setting(SettingHosts.None)]
     public const string WorkerBaseModel = "Worker:BaseModel";
