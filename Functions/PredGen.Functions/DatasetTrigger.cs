@@ -18,10 +18,8 @@ public sealed partial class DatasetTrigger(RetrainDefaults defaults, ILogger<Dat
     /// in Azure: AzureWebJobsStorage__blobServiceUri / __queueServiceUri / __credential / __clientId).</summary>
     public const string Connection = SettingNames.FunctionsStorageConnection;
 
-    /// <summary>Function name fixed by infra (the Event Grid subscription's webhook names it).</summary>
-    public const string FunctionName = "DatasetBlobTrigger";
-
-    [Function(FunctionName)]
+    /// <summary>infra/main.bicep names this function in the Event Grid subscription's webhook (an infra test checks it).</summary>
+    [Function(nameof(DatasetUploaded))]
     public async Task<RetrainStart?> DatasetUploaded(
         [BlobTrigger(BlobLayout.DatasetsContainer + "/{task}/{name}", Source = BlobTriggerSource.EventGrid, Connection = Connection)] Stream content,
         string task,

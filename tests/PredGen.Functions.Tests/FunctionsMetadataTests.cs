@@ -34,7 +34,7 @@ public sealed class FunctionsMetadataTests
     [InlineData(nameof(ReadChampionActivity), "activityTrigger")]
     [InlineData(nameof(BuildReportActivity), "activityTrigger")]
     [InlineData(nameof(PromoteChampionActivity), "activityTrigger")]
-    [InlineData(DatasetTrigger.FunctionName, "blobTrigger")]
+    [InlineData(nameof(DatasetTrigger.DatasetUploaded), "blobTrigger")]
     [InlineData(nameof(JobResultsTrigger.JobResultReceived), "queueTrigger")]
     [InlineData(nameof(RunsApi.StartRun), "httpTrigger")]
     [InlineData(nameof(RunsApi.GetRun), "httpTrigger")]
@@ -50,7 +50,7 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void The_dataset_trigger_listens_to_event_grid_on_the_datasets_container()
     {
-        var blob = Triggers()[DatasetTrigger.FunctionName];
+        var blob = Triggers()[nameof(DatasetTrigger.DatasetUploaded)];
         Assert.Equal("EventGrid", blob.GetProperty("source").GetString());
         Assert.Equal("datasets/{task}/{name}", blob.GetProperty("path").GetString());
         Assert.Equal("job-results", Triggers()[nameof(JobResultsTrigger.JobResultReceived)].GetProperty("queueName").GetString());
