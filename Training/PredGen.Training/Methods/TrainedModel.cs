@@ -1,30 +1,66 @@
+using PredGen.Training.Checkpoints;
 using PredGen.Training.Runtime;
+using static TorchSharp.torch;
 
 namespace PredGen.Training.Methods;
 
 /// <summary>A fine-tuned model directory (weights, tokenizer, head, model card) ready to predict.</summary>
 public sealed class TrainedModel : IDisposable
 {
-    private TrainedModel(ModelCard card) => Card = card;
+    private readonly MethodNetwork network;
 
-    public ModelCard Card { get; }
+    private TrainedModel(MethodNetwork network) => this.network = network;
+
+    public ModelCard Card => network.Card;
 
     public static TrainedModel Load(string modelDirectory, TorchOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var card = ModelCard.Load(modelDirectory);
-        _ = card;
-        throw new NotImplementedException("TrainedModel.Load lands with the backbone integration (issue 4).");
+        var (backbone, tokenizer) = ModelDirectory.Load(modelDirectory, options);
+        backbone.eval();
+        var network = new MethodNetwork(backbone, tokenizer, card);
+        if (network.Head != null)
+        {
+            string headPath = Path.Combine(modelDirectory, ModelCard.HeadFileName);
+            if (!File.Exists(headPath)) throw new FileNotFoundException($"{headPath} is missing: the {card.Method} head was not saved.", headPath);
+            var weights = SafeTensors.Read(headPath);
+            try
+            {
+                using var _ = no_grad();
+                foreach (var (name, parameter) in network.Head.named_parameters())
+                {
+                    if (!weights.TryGetValue(name, out var w)) throw new InvalidDataException($"{headPath} lacks '{name}'");
+                    parameter.copy_(w);
+                }
+            }
+            finally
+            {
+                foreach (var t in weights.Values) t.Dispose();
+            }
+            network.Head.eval();
+        }
+        return new TrainedModel(network);
     }
 
-    /// <summary>Predictions for a batch. <paramref name="withProbabilities"/>: class probabilities (classification);
-    /// <paramref name="withText"/>: keep the generated answer (Generator, PredGen).</summary>
-    public IReadOnlyList<Prediction> Predict(IReadOnlyList<TextInput> batch, bool withProbabilities = true, bool withText = true) =>
-        throw new NotImplementedException();
-
-    public RepresentationSet Represent(IReadOnlyList<TextInput> batch) => throw new NotImplementedException();
-
-    public void Dispose()
+    /// <summary>
+    /// Predictions for a batch. Classification with <paramref name="withProbabilities"/> scores every label exactly
+    /// (probabilities sum to 1); without, Generator and PredGen decode greedily under the label trie.
+    /// <paramref name="withText"/>: keep the generated answer (Generator, PredGen).
+    /// </summary>
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<TextInput> batch, bool withProbabilities = true, bool withText = true)
     {
+        ArgumentNullException.ThrowIfNull(batch);
+        return Inference.Predict(network, batch, withProbabilities, withText);
     }
+
+    public RepresentationSet Represent(IReadOnlyList<TextInput> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return Inference.Represent(network, batch);
+    }
+
+    internal MethodNetwork Network => network;
+
+    public void Dispose() => network.Dispose();
 }

@@ -1,25 +1,454 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using PredGen.Shared.Data;
+using PredGen.Training.Checkpoints;
+using PredGen.Training.Lora;
+using PredGen.Training.Model;
+using PredGen.Training.Runtime;
+using PredGen.Training.Tokenization;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace PredGen.Training.Methods;
 
 /// <summary>
 /// Fine-tunes a base checkpoint with one of the three methods. Reads {dataDir}/train.jsonl, validation.jsonl and
 /// test.jsonl (<see cref="PreparedRow"/>) and writes into outDir: metrics.json (test metrics and the settings used),
-/// metrics.jsonl (one line per step and per validation), checkpoints/ (resumed from when present) and model/ (what
-/// <see cref="TrainedModel.Load"/> reads).
+/// metrics.jsonl (one line per step and per validation), test_predictions.jsonl, checkpoints/ (resumed from when
+/// present) and model/ (what <see cref="TrainedModel.Load"/> reads).
+/// <para>Deterministic on the CPU: every random draw is a function of (seed, step) — the data order, the scheduled
+/// sampling draws and torch's generator (LoRA dropout) are re-seeded per step — so a run resumed from a checkpoint
+/// takes exactly the steps the uninterrupted run would have.</para>
 /// </summary>
 public static class Trainer
 {
     public const string MetricsFileName = "metrics.json";
     public const string StepMetricsFileName = "metrics.jsonl";
+    public const string TestPredictionsFileName = "test_predictions.jsonl";
     public const string CheckpointsDirectoryName = "checkpoints";
     public const string ModelDirectoryName = "model";
+    private const string StateFile = "state.json";
+    private const string WeightsFile = "state.safetensors";
+    private const string BestFile = "best.safetensors";
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public static TrainResult Train(TrainOptions options, string dataDir, string baseModelDir, string outDir,
         IProgress<TrainProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        throw new NotImplementedException("Trainer.Train lands with the backbone integration (issue 4).");
+        var clock = Stopwatch.StartNew();
+        var train = ReadSplit(dataDir, "train", options.TaskKind, required: true);
+        var validation = ReadSplit(dataDir, "validation", options.TaskKind, required: false);
+        var test = ReadSplit(dataDir, "test", options.TaskKind, required: false);
+        if (validation.Count == 0) validation = train;
+        if (options.MaxValidationRows > 0 && validation.Count > options.MaxValidationRows) validation = [.. validation.Take(options.MaxValidationRows)];
+
+        TorchRuntime.Apply(options.Torch);
+        manual_seed(options.Seed);
+        var (backbone, tokenizer) = ModelDirectory.Load(baseModelDir, options.Torch);
+        if (options.FineTuning == FineTuning.Lora)
+            LoraAdapters.Apply(backbone, new LoraOptions(options.LoraRank, options.LoraAlpha, options.LoraDropout));
+        var card = BuildCard(options, train, tokenizer, backbone.Config, baseModelDir);
+        manual_seed(options.Seed + 1);
+        using var network = new MethodNetwork(backbone, tokenizer, card);
+
+        Directory.CreateDirectory(outDir);
+        string checkpoints = Path.Combine(outDir, CheckpointsDirectoryName);
+        Directory.CreateDirectory(checkpoints);
+
+        var named = TrainableParameters(network);
+        double headScale = options.HeadLearningRate > 0 ? options.HeadLearningRate / options.LearningRate : 1;
+        using var optimizer = new AdamW(named.Select(p => (p.Name, p.Parameter, p.Name.StartsWith("head.", StringComparison.Ordinal) ? headScale : 1.0)),
+            options.Beta1, options.Beta2, options.AdamEpsilon, options.WeightDecay);
+
+        int examplesPerStep = options.BatchSize * options.GradientAccumulation;
+        int stepsPerEpoch = Math.Max(1, (train.Count + examplesPerStep - 1) / examplesPerStep);
+        int totalSteps = options.MaxSteps > 0 ? options.MaxSteps : Math.Max(1, (int)Math.Ceiling(options.Epochs * stepsPerEpoch));
+        int evalEvery = options.EvalEvery > 0 ? options.EvalEvery : stepsPerEpoch;
+        var schedule = new LearningRateSchedule(options.LearningRate, (int)Math.Round(options.WarmupRatio * totalSteps), totalSteps, options.MinLearningRateRatio);
+        var sampling = ScheduledSampling.From(options, totalSteps);
+
+        var state = new RunState();
+        int? resumedFrom = null;
+        string stepMetricsPath = Path.Combine(outDir, StepMetricsFileName);
+        if (File.Exists(Path.Combine(checkpoints, StateFile)))
+        {
+            state = RestoreCheckpoint(checkpoints, named, optimizer);
+            resumedFrom = state.Step;
+            TruncateStepMetrics(stepMetricsPath, state.Step);
+        }
+        else if (File.Exists(stepMetricsPath))
+        {
+            File.Delete(stepMetricsPath);
+        }
+
+        using var metricsLog = new StreamWriter(stepMetricsPath, append: true);
+        bool interrupted = false;
+        backbone.train();
+        network.Head?.train();
+        var window = Stopwatch.StartNew();
+        int windowExamples = 0, windowTokens = 0;
+        while (state.Step < totalSteps && !state.StoppedEarly)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int step = state.Step;
+            manual_seed(Mix(options.Seed, step, 0x5eed));
+            double lr = schedule.At(step);
+            double p = options.Method == MethodKind.PredGen ? sampling.Probability(step) : 0;
+            var random = new Random((int)(Mix(options.Seed, step, 0x55) & 0x7fffffff));
+            double loss = 0, writer = 0, director = 0;
+            bool hasWriter = false, hasDirector = false;
+            for (int micro = 0; micro < options.GradientAccumulation; micro++)
+            {
+                var batch = BatchRows(train, options.Seed, (step * options.GradientAccumulation + micro) * options.BatchSize, options.BatchSize);
+                using var scope = NewDisposeScope();
+                var stepLoss = ComputeLoss(network, options, batch, sampling, p, random, out int tokens);
+                (stepLoss.Total / options.GradientAccumulation).backward();
+                loss += stepLoss.Loss / options.GradientAccumulation;
+                if (stepLoss.WriterLoss is double w) { writer += w / options.GradientAccumulation; hasWriter = true; }
+                if (stepLoss.DirectorLoss is double d) { director += d / options.GradientAccumulation; hasDirector = true; }
+                windowExamples += batch.Count;
+                windowTokens += tokens;
+            }
+            double gradNorm = options.MaxGradNorm > 0
+                ? nn.utils.clip_grad_norm_(optimizer.Parameters, options.MaxGradNorm)
+                : double.NaN;
+            optimizer.Step(lr);
+            optimizer.ZeroGrad();
+            state.Step = step + 1;
+
+            double seconds = Math.Max(1e-9, window.Elapsed.TotalSeconds);
+            var line = new JsonObject
+            {
+                ["step"] = state.Step,
+                ["epoch"] = Math.Round(state.Step / (double)stepsPerEpoch, 4),
+                ["loss"] = loss,
+                ["lr"] = lr,
+                ["grad_norm"] = double.IsFinite(gradNorm) ? gradNorm : null,
+            };
+            if (hasWriter) line["l_w"] = writer;
+            if (hasDirector) line["l_d"] = director;
+            if (options.Method == MethodKind.PredGen)
+            {
+                line["wdal"] = loss;
+                line["loss_variant"] = options.Loss.ToString();
+                line["p"] = p;
+            }
+            line["examples_per_s"] = windowExamples / seconds;
+            line["tokens_per_s"] = windowTokens / seconds;
+            metricsLog.WriteLine(line.ToJsonString());
+            double examplesPerSecond = windowExamples / seconds;
+            window.Restart();
+            windowExamples = windowTokens = 0;
+
+            Metrics? validationMetrics = null;
+            bool evaluate = state.Step % evalEvery == 0 || state.Step == totalSteps;
+            if (evaluate)
+            {
+                validationMetrics = EvaluateRows(network, validation, options.EvalBatchSize);
+                bool improved = state.BestScore is not double best || validationMetrics.Score > best;
+                if (improved)
+                {
+                    state.BestScore = validationMetrics.Score;
+                    state.BestStep = state.Step;
+                    state.BadEvaluations = 0;
+                    SafeTensors.Write(Path.Combine(checkpoints, BestFile), named.ToDictionary(n => n.Name, n => (Tensor)n.Parameter, StringComparer.Ordinal));
+                }
+                else
+                {
+                    state.BadEvaluations++;
+                    if (options.EarlyStoppingPatience > 0 && state.BadEvaluations >= options.EarlyStoppingPatience) state.StoppedEarly = true;
+                }
+                var evalLine = new JsonObject { ["step"] = state.Step, ["split"] = "validation" };
+                foreach (var (k, v) in JsonSerializer.SerializeToNode(validationMetrics)!.AsObject()) evalLine[k] = v?.DeepClone();
+                metricsLog.WriteLine(evalLine.ToJsonString());
+                backbone.train();
+                network.Head?.train();
+            }
+            progress?.Report(new TrainProgress(state.Step, totalSteps, loss, lr, p, examplesPerSecond, validationMetrics));
+
+            bool stopNow = options.StopAfterSteps is int stop && state.Step >= stop && state.Step < totalSteps && !state.StoppedEarly;
+            if (evaluate || stopNow || (options.CheckpointEvery > 0 && state.Step % options.CheckpointEvery == 0))
+            {
+                metricsLog.Flush();
+                SaveCheckpoint(checkpoints, state, named, optimizer);
+            }
+            if (stopNow)
+            {
+                interrupted = true;
+                break;
+            }
+        }
+        metricsLog.Flush();
+
+        string modelDir = Path.Combine(outDir, ModelDirectoryName);
+        if (interrupted)
+        {
+            return new TrainResult
+            {
+                Method = options.Method, Test = new Metrics { Kind = options.TaskKind }, Steps = state.Step, BestStep = state.BestStep,
+                Interrupted = true, ResumedFromStep = resumedFrom, TrainSeconds = clock.Elapsed.TotalSeconds, Settings = options,
+                ModelDirectory = modelDir,
+            };
+        }
+
+        // Keep the best validated weights (early stopping's model selection).
+        string bestPath = Path.Combine(checkpoints, BestFile);
+        if (File.Exists(bestPath)) LoadInto(named, SafeTensors.Read(bestPath));
+        backbone.eval();
+        network.Head?.eval();
+        var validationFinal = EvaluateRows(network, validation, options.EvalBatchSize);
+        var testRows = test.Count > 0 ? test : validation;
+        var testPredictions = PredictRows(network, testRows, options.EvalBatchSize, withProbabilities: true);
+        var testMetrics = Evaluation.Score(options.TaskKind, testRows, testPredictions);
+        WriteTestPredictions(Path.Combine(outDir, TestPredictionsFileName), testRows, testPredictions);
+
+        if (options.FineTuning == FineTuning.Lora) LoraAdapters.Merge(backbone);
+        SaveModel(network, modelDir);
+
+        var result = new TrainResult
+        {
+            Method = options.Method,
+            Test = testMetrics,
+            Validation = validationFinal,
+            Steps = state.Step,
+            BestStep = state.BestStep,
+            StoppedEarly = state.StoppedEarly,
+            ResumedFromStep = resumedFrom,
+            TrainSeconds = clock.Elapsed.TotalSeconds,
+            Settings = options,
+            ModelDirectory = modelDir,
+        };
+        File.WriteAllText(Path.Combine(outDir, MetricsFileName), JsonSerializer.Serialize(result, Json));
+        return result;
+    }
+
+    private static StepLoss ComputeLoss(MethodNetwork network, TrainOptions options, List<PreparedRow> batch, ScheduledSampling sampling,
+        double p, Random random, out int tokens)
+    {
+        var prompts = batch.Select(r => network.Prompt(new TextInput(r.Text, r.TextB))).ToList();
+        var targets = network.Targets(batch);
+        tokens = prompts.Sum(x => x.Length);
+        if (options.Method == MethodKind.Predictor) return network.PredictorLoss(prompts, targets);
+
+        var answers = batch.Select(network.Answer).ToList();
+        tokens += answers.Sum(a => a.Length + 1);
+        bool[,]? mask = options.Method == MethodKind.PredGen && p > 0
+            ? sampling.DrawMask(batch.Count, answers.Max(a => a.Length), p, random)
+            : null;
+        var pass = network.GenerationLoss(prompts, answers, mask, options.TrainOnPrompt, options.DigitWeights);
+        double lw = pass.WriterLoss.item<float>();
+        if (options.Method == MethodKind.Generator) return new StepLoss(pass.WriterLoss, lw, lw, null);
+
+        var output = network.Head!.forward(pass.AnswerStates).to(ScalarType.Float32);
+        var directorLoss = network.DirectorLoss(output, targets);
+        var total = WriterDirectorLoss.Combine(pass.WriterLoss.to(ScalarType.Float32), directorLoss, options.Loss);
+        return new StepLoss(total, total.item<float>(), lw, directorLoss.item<float>());
+    }
+
+    internal static List<Prediction> PredictRows(MethodNetwork network, IReadOnlyList<PreparedRow> rows, int batchSize, bool withProbabilities)
+    {
+        var predictions = new List<Prediction>(rows.Count);
+        for (int i = 0; i < rows.Count; i += batchSize)
+        {
+            var inputs = rows.Skip(i).Take(batchSize).Select(r => new TextInput(r.Text, r.TextB)).ToList();
+            predictions.AddRange(Inference.Predict(network, inputs, withProbabilities, withText: true));
+        }
+        return predictions;
+    }
+
+    private static Metrics EvaluateRows(MethodNetwork network, IReadOnlyList<PreparedRow> rows, int batchSize)
+    {
+        network.Backbone.eval();
+        network.Head?.eval();
+        return Evaluation.Score(network.Card.TaskKind, rows, PredictRows(network, rows, batchSize, withProbabilities: true));
+    }
+
+    private static ModelCard BuildCard(TrainOptions options, IReadOnlyList<PreparedRow> train, ITextTokenizer tokenizer, LlamaConfig config, string baseModelDir)
+    {
+        IReadOnlyList<string>? labels = null;
+        NumberFormat? format = null;
+        double mean = 0, std = 1;
+        if (options.TaskKind == TaskKind.Classification)
+        {
+            labels = [.. train.Select(r => r.Label!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            if (labels.Count < 2) throw new InvalidDataException($"classification needs at least two labels in train.jsonl; found [{string.Join(", ", labels)}]");
+        }
+        else
+        {
+            var values = train.Select(r => r.Value!.Value).ToList();
+            format = NumberFormat.Infer(values, options.MaxDecimals);
+            mean = values.Average();
+            double variance = values.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, values.Count);
+            std = variance > 1e-12 ? Math.Sqrt(variance) : 1;
+        }
+        return new ModelCard
+        {
+            Method = options.Method,
+            TaskKind = options.TaskKind,
+            Labels = labels,
+            NumberFormat = format,
+            TargetMean = mean,
+            TargetStd = std,
+            Prompt = options.Prompt ?? PromptTemplate.Default,
+            MaxPromptTokens = options.MaxPromptTokens,
+            Pooling = options.Pooling,
+            AnswerPositions = options.Method == MethodKind.Predictor ? 0 : MethodNetwork.AnswerPositions(options.TaskKind, labels, format, tokenizer),
+            AdapterHidden = options.AdapterHidden > 0 ? options.AdapterHidden : config.HiddenSize,
+            HiddenSize = config.HiddenSize,
+            FineTuning = options.FineTuning,
+            Loss = options.Method == MethodKind.PredGen ? options.Loss : null,
+            BaseModel = Path.GetFileName(Path.TrimEndingDirectorySeparator(baseModelDir)),
+            Seed = options.Seed,
+        };
+    }
+
+    private static IReadOnlyList<PreparedRow> ReadSplit(string dataDir, string split, TaskKind kind, bool required)
+    {
+        string path = Path.Combine(dataDir, split + ".jsonl");
+        if (!File.Exists(path))
+        {
+            if (required) throw new FileNotFoundException($"{path} is missing", path);
+            return [];
+        }
+        var rows = PreparedRow.ReadJsonl(path);
+        foreach (var r in rows)
+            if (r.Kind != kind)
+                throw new InvalidDataException($"{path}: row {r.Id} has a {(r.Kind == TaskKind.Classification ? "string" : "numeric")} label but the task kind is {kind.ToString().ToLowerInvariant()}");
+        return rows;
+    }
+
+    /// <summary>Rows [start, start+count) of the endless stream of epochs, each a seeded permutation of the training set.</summary>
+    private static List<PreparedRow> BatchRows(IReadOnlyList<PreparedRow> train, int seed, int start, int count)
+    {
+        var batch = new List<PreparedRow>(count);
+        int n = train.Count;
+        int[]? order = null;
+        int orderEpoch = -1;
+        for (int slot = start; slot < start + count; slot++)
+        {
+            int epoch = slot / n;
+            if (epoch != orderEpoch)
+            {
+                order = Enumerable.Range(0, n).ToArray();
+                new Random((int)(Mix(seed, epoch, 0xda7a) & 0x7fffffff)).Shuffle(order);
+                orderEpoch = epoch;
+            }
+            batch.Add(train[order![slot % n]]);
+        }
+        return batch;
+    }
+
+    private static long Mix(int seed, int step, int salt)
+    {
+        ulong x = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ (ulong)(uint)step * 0xBF58476D1CE4E5B9UL ^ (ulong)(uint)salt * 0x94D049BB133111EBUL;
+        x ^= x >> 31;
+        x *= 0xD6E8FEB86659FD93UL;
+        x ^= x >> 32;
+        return (long)(x & 0x7fffffffffffffffUL);
+    }
+
+    private static List<(string Name, Parameter Parameter)> TrainableParameters(MethodNetwork network)
+    {
+        var list = network.Backbone.named_parameters().Where(p => p.parameter.requires_grad).Select(p => ("backbone." + p.name, p.parameter)).ToList();
+        if (network.Head != null) list.AddRange(network.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)));
+        return list;
+    }
+
+    private static void LoadInto(List<(string Name, Parameter Parameter)> named, Dictionary<string, Tensor> weights)
+    {
+        using var _ = no_grad();
+        foreach (var (name, parameter) in named)
+        {
+            if (!weights.TryGetValue(name, out var w)) throw new InvalidDataException($"checkpoint lacks '{name}'");
+            parameter.copy_(w);
+        }
+        foreach (var t in weights.Values) t.Dispose();
+    }
+
+    private static void SaveCheckpoint(string directory, RunState state, List<(string Name, Parameter Parameter)> named, AdamW optimizer)
+    {
+        var tensors = named.ToDictionary(n => "param." + n.Name, n => (Tensor)n.Parameter, StringComparer.Ordinal);
+        foreach (var (k, v) in optimizer.State()) tensors["adam." + k] = v;
+        SafeTensors.Write(Path.Combine(directory, WeightsFile), tensors);
+        state.OptimizerSteps = optimizer.StepCount;
+        string temporary = Path.Combine(directory, StateFile + ".tmp");
+        File.WriteAllText(temporary, JsonSerializer.Serialize(state, Json));
+        File.Move(temporary, Path.Combine(directory, StateFile), overwrite: true);
+    }
+
+    private static RunState RestoreCheckpoint(string directory, List<(string Name, Parameter Parameter)> named, AdamW optimizer)
+    {
+        var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(directory, StateFile)), Json)
+            ?? throw new InvalidDataException("empty checkpoint state");
+        var tensors = SafeTensors.Read(Path.Combine(directory, WeightsFile));
+        using (no_grad())
+        {
+            foreach (var (name, parameter) in named)
+            {
+                if (!tensors.TryGetValue("param." + name, out var w)) throw new InvalidDataException($"checkpoint lacks '{name}': was it written with other options?");
+                parameter.copy_(w);
+            }
+        }
+        optimizer.Load(tensors.Where(kv => kv.Key.StartsWith("adam.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key[5..], kv => kv.Value, StringComparer.Ordinal), state.OptimizerSteps);
+        foreach (var t in tensors.Values) t.Dispose();
+        return state;
+    }
+
+    private static void TruncateStepMetrics(string path, int step)
+    {
+        if (!File.Exists(path)) return;
+        var kept = File.ReadAllLines(path).Where(l =>
+        {
+            try { return JsonNode.Parse(l)?["step"]?.GetValue<int>() is int s && s <= step; }
+            catch (JsonException) { return false; }
+        }).ToList();
+        File.WriteAllLines(path, kept);
+    }
+
+    private static void WriteTestPredictions(string path, IReadOnlyList<PreparedRow> rows, List<Prediction> predictions)
+    {
+        using var writer = new StreamWriter(path, append: false);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var o = new JsonObject { ["id"] = rows[i].Id };
+            if (rows[i].Label != null)
+            {
+                o["label"] = rows[i].Label;
+                o["predicted_label"] = predictions[i].Label;
+                if (predictions[i].Probability is double pr) o["probability"] = pr;
+            }
+            else
+            {
+                o["value"] = rows[i].Value;
+                o["predicted_value"] = predictions[i].Value;
+            }
+            if (predictions[i].GeneratedText != null) o["generated_text"] = predictions[i].GeneratedText;
+            writer.WriteLine(o.ToJsonString());
+        }
+    }
+
+    internal static void SaveModel(MethodNetwork network, string modelDir)
+    {
+        if (Directory.Exists(modelDir)) Directory.Delete(modelDir, recursive: true);
+        ModelDirectory.Save(network.Backbone, network.Tokenizer, modelDir);
+        if (network.Head != null)
+            SafeTensors.Write(Path.Combine(modelDir, ModelCard.HeadFileName),
+                network.Head.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal));
+        network.Card.Save(modelDir);
+    }
+
+    private sealed class RunState
+    {
+        public int Step { get; set; }
+        public int OptimizerSteps { get; set; }
+        public double? BestScore { get; set; }
+        public int BestStep { get; set; }
+        public int BadEvaluations { get; set; }
+        public bool StoppedEarly { get; set; }
     }
 }

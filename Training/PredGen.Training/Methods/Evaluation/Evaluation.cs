@@ -13,7 +13,7 @@ public static class Evaluation
         for (int i = 0; i < rows.Count; i += batchSize)
         {
             var batch = rows.Skip(i).Take(batchSize).Select(r => new TextInput(r.Text, r.TextB)).ToList();
-            predictions.AddRange(model.Predict(batch, withProbabilities: false, withText: false));
+            predictions.AddRange(model.Predict(batch, withProbabilities: model.Card.TaskKind == TaskKind.Classification, withText: false));
         }
         return Score(model.Card.TaskKind, rows, predictions);
     }

@@ -1,0 +1,112 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PredGen.Training.Methods;
+
+/// <summary>
+/// AdamW (Loshchilov and Hutter 2019) with named state, so a checkpoint stores the moments next to the weights and a
+/// resumed run continues bit for bit. Decoupled weight decay applies to matrices only (not to biases and norms).
+/// </summary>
+internal sealed class AdamW : IDisposable
+{
+    private readonly List<Slot> slots;
+    private readonly double beta1, beta2, epsilon, weightDecay;
+
+    public AdamW(IEnumerable<(string Name, Parameter Parameter, double LearningRateScale)> parameters, double beta1, double beta2, double epsilon, double weightDecay)
+    {
+        slots = [.. parameters.Select(p => new Slot(p.Name, p.Parameter, p.LearningRateScale))];
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.epsilon = epsilon;
+        this.weightDecay = weightDecay;
+    }
+
+    public int StepCount { get; private set; }
+
+    public IReadOnlyList<Parameter> Parameters => [.. slots.Select(s => s.Parameter)];
+
+    public void Step(double learningRate)
+    {
+        StepCount++;
+        double correction1 = 1 - Math.Pow(beta1, StepCount);
+        double correction2 = 1 - Math.Pow(beta2, StepCount);
+        using var _ = no_grad();
+        foreach (var slot in slots)
+        {
+            var grad = slot.Parameter.grad;
+            if (grad is null) continue;
+            using var scope = NewDisposeScope();
+            double lr = learningRate * slot.Scale;
+            var g = grad.to(ScalarType.Float32);
+            slot.M ??= zeros_like(g).DetachFromDisposeScope();
+            slot.V ??= zeros_like(g).DetachFromDisposeScope();
+            slot.M.mul_(beta1).add_(g, alpha: 1 - beta1);
+            slot.V.mul_(beta2).addcmul_(g, g, value: 1 - beta2);
+            var update = (slot.M / correction1) / ((slot.V / correction2).sqrt() + epsilon);
+            if (weightDecay > 0 && slot.Parameter.dim() >= 2) slot.Parameter.mul_(1 - lr * weightDecay);
+            slot.Parameter.sub_((update * lr).to(slot.Parameter.dtype));
+        }
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var slot in slots)
+        {
+            slot.Parameter.grad?.Dispose();
+            slot.Parameter.grad = null;
+        }
+    }
+
+    /// <summary>Moments by name ("m.{name}", "v.{name}"), for the checkpoint.</summary>
+    public Dictionary<string, Tensor> State()
+    {
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var s in slots)
+        {
+            if (s.M is not null) state["m." + s.Name] = s.M;
+            if (s.V is not null) state["v." + s.Name] = s.V;
+        }
+        return state;
+    }
+
+    public void Load(IReadOnlyDictionary<string, Tensor> state, int stepCount)
+    {
+        StepCount = stepCount;
+        foreach (var s in slots)
+        {
+            s.M?.Dispose();
+            s.V?.Dispose();
+            s.M = state.TryGetValue("m." + s.Name, out var m) ? m.to(s.Parameter.device).DetachFromDisposeScope() : null;
+            s.V = state.TryGetValue("v." + s.Name, out var v) ? v.to(s.Parameter.device).DetachFromDisposeScope() : null;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in slots)
+        {
+            s.M?.Dispose();
+            s.V?.Dispose();
+        }
+    }
+
+    private sealed class Slot(string name, Parameter parameter, double scale)
+    {
+        public string Name { get; } = name;
+        public Parameter Parameter { get; } = parameter;
+        public double Scale { get; } = scale;
+        public Tensor? M { get; set; }
+        public Tensor? V { get; set; }
+    }
+}
+
+/// <summary>Linear warmup, then cosine decay to a floor (the usual fine-tuning schedule).</summary>
+internal sealed record LearningRateSchedule(double Peak, int WarmupSteps, int TotalSteps, double MinRatio)
+{
+    public double At(int step)
+    {
+        if (WarmupSteps > 0 && step < WarmupSteps) return Peak * (step + 1) / WarmupSteps;
+        double progress = Math.Clamp((step - WarmupSteps) / (double)Math.Max(1, TotalSteps - WarmupSteps), 0, 1);
+        return Peak * (MinRatio + (1 - MinRatio) * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+    }
+}
