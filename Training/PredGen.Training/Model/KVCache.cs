@@ -58,6 +58,48 @@ public sealed class KVCache : IDisposable
         Length = (int)m.shape[1];
     }
 
+    /// <summary>
+    /// A cache that starts from this one's positions, detached from autograd; appending to it leaves this cache
+    /// untouched. Scheduled sampling decodes its own tokens on a fork of the training forward's prompt cache, so the
+    /// prompt is computed once, with gradients, and not again for sampling.
+    /// </summary>
+    public KVCache Fork()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var fork = new KVCache(Layers);
+        for (int i = 0; i < Layers; i++)
+        {
+            fork.keys[i] = keys[i] is { } k ? Own(k.detach()) : null;
+            fork.values[i] = values[i] is { } v ? Own(v.detach()) : null;
+        }
+        fork.mask = mask is { } m ? Own(m.alias()) : null;
+        fork.Length = Length;
+        return fork;
+    }
+
+    /// <summary>A cache holding the rows <paramref name="rowIndex"/> (int64, dim 0) of this one, in that order and with
+    /// repeats: exact label scoring computes B prompts once and continues them as B·K rows.</summary>
+    public KVCache Select(Tensor rowIndex)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(rowIndex);
+        var selected = new KVCache(Layers);
+        for (int i = 0; i < Layers; i++)
+        {
+            selected.keys[i] = keys[i] is { } k ? Own(k.index_select(0, rowIndex.to(k.device))) : null;
+            selected.values[i] = values[i] is { } v ? Own(v.index_select(0, rowIndex.to(v.device))) : null;
+        }
+        selected.mask = mask is { } m ? Own(m.index_select(0, rowIndex.to(m.device))) : null;
+        selected.Length = Length;
+        return selected;
+    }
+
+    private static Tensor Own(Tensor t)
+    {
+        t.DetachFromDisposeScope();
+        return t;
+    }
+
     public void Dispose()
     {
         if (disposed) return;
