@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PredGen.Training.Checkpoints;
+using PredGen.Training.Model;
+using PredGen.Training.Optimization;
+using PredGen.Training.Runtime;
+using PredGen.Training.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PredGen.Training.Pretraining;
+
+public sealed record PretrainOptions
+{
+    public required IReadOnlyList<string> CorpusFiles { get; init; }
+    /// <summary>"small" (the committed base) or "tiny" (tests).</summary>
+    public string Config { get; init; } = "small";
+    public int Steps { get; init; } = 1000;
+    public int BatchSize { get; init; } = 16;
+    public int SequenceLength { get; init; } = 256;
+    public double LearningRate { get; init; } = 2e-3;
+    public double MinLearningRateRatio { get; init; } = 0.1;
+    public int WarmupSteps { get; init; } = 50;
+    public double WeightDecay { get; init; } = 0.01;
+    public double GradientClip { get; init; } = 1.0;
+    public int Seed { get; init; } = 1234;
+    public int EvalEvery { get; init; } = 100;
+    public int CheckpointEvery { get; init; } = 50;
+    public double ValidationFraction { get; init; } = 0.01;
+    public int ValidationWindowsPerFile { get; init; } = 16;
+    /// <summary>Bytes of each file's held-out part copied into heldout.txt for the fast "better than random" test.</summary>
+    public int HeldOutSampleBytesPerFile { get; init; } = 160;
+    /// <summary>Stop (with a checkpoint) after this much wall time in this process; the next run resumes. 0 = no limit.</summary>
+    public double MaxMinutes { get; init; }
+    public TorchOptions Torch { get; init; } = new() { Device = "cpu" };
+    public string CommandLine { get; init; } = "";
+}
+
+public sealed record PretrainPoint(int Step, long Tokens, double LearningRate, double TrainLoss, double? ValidationLoss, double ElapsedSeconds);
+
+public sealed record PretrainSummary(
+    [property: JsonPropertyName("command")] string Command,
+    [property: JsonPropertyName("config")] string Config,
+    [property: JsonPropertyName("parameters")] long Parameters,
+    [property: JsonPropertyName("steps")] int Steps,
+    [property: JsonPropertyName("completed_steps")] int CompletedSteps,
+    [property: JsonPropertyName("batch_size")] int BatchSize,
+    [property: JsonPropertyName("sequence_length")] int SequenceLength,
+    [property: JsonPropertyName("tokens_seen")] long TokensSeen,
+    [property: JsonPropertyName("wall_seconds")] double WallSeconds,
+    [property: JsonPropertyName("tokens_per_second")] double TokensPerSecond,
+    [property: JsonPropertyName("random_init_validation_loss")] double RandomInitValidationLoss,
+    [property: JsonPropertyName("validation_loss")] double ValidationLoss,
+    [property: JsonPropertyName("random_init_validation_perplexity")] double RandomInitValidationPerplexity,
+    [property: JsonPropertyName("validation_perplexity")] double ValidationPerplexity,
+    [property: JsonPropertyName("validation_tokens")] long ValidationTokens,
+    [property: JsonPropertyName("corpus")] IReadOnlyList<CorpusEntry> Corpus,
+    [property: JsonPropertyName("optimizer")] string Optimizer,
+    [property: JsonPropertyName("finished")] bool Finished);
+
+public sealed record CorpusEntry(
+    [property: JsonPropertyName("file")] string File,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("train_bytes")] long TrainBytes,
+    [property: JsonPropertyName("sha256")] string Sha256);
+
+/// <summary>
+/// Next-byte pretraining of the backbone's LlamaForCausalLM: AdamW (beta2 0.95), linear warm-up then cosine decay,
+/// gradient clipping, held-out validation before the first step (the random initialisation's loss) and every
+/// <see cref="PretrainOptions.EvalEvery"/> steps. Resumable: {out}/checkpoint holds weights, optimizer state and the
+/// step; the data of step s depends only on (seed, s). Writes the model directory ModelDirectory.Load reads, plus
+/// loss.csv, pretraining.json and heldout.txt.
+/// </summary>
+public static class Pretrainer
+{
+    public const string CheckpointFolder = "checkpoint";
+    public const string LossCurveFile = "loss.csv";
+    public const string SummaryFile = "pretraining.json";
+    public const string HeldOutFile = "heldout.txt";
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions StateJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public static LlamaConfig ConfigFor(string name, int vocabSize) => name switch
+    {
+        "small" => LlamaConfig.Small(vocabSize),
+        "tiny" => LlamaConfig.Tiny(vocabSize),
+        _ => throw new ArgumentException($"unknown config '{name}' (small, tiny)", nameof(name)),
+    };
+
+    public static PretrainSummary Run(PretrainOptions options, string outDirectory, IProgress<PretrainPoint>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        TorchRuntime.Apply(options.Torch);
+        var device = TorchRuntime.ResolveDevice(options.Torch);
+        var tokenizer = new ByteTokenizer();
+        var corpus = PretrainingCorpus.Load(options.CorpusFiles, options.ValidationFraction);
+        var config = ConfigFor(options.Config, tokenizer.VocabSize);
+        if (options.SequenceLength + 1 > config.MaxPositionEmbeddings) throw new ArgumentException("sequence length exceeds max_position_embeddings");
+        Directory.CreateDirectory(outDirectory);
+        WriteHeldOutSample(corpus, Path.Combine(outDirectory, HeldOutFile), options.HeldOutSampleBytesPerFile);
+
+        torch.manual_seed(options.Seed);
+        using var model = new LlamaForCausalLM(config);
+        model.to(device);
+        var parameters = model.parameters().ToList();
+        using var optimizer = torch.optim.AdamW(parameters, lr: options.LearningRate, beta1: 0.9, beta2: 0.95, weight_decay: options.WeightDecay);
+
+        string checkpointDir = Path.Combine(outDirectory, CheckpointFolder);
+        var state = LoadCheckpoint(model, optimizer, checkpointDir) ?? new TrainingState(0, 0, 0, null, []);
+        var validation = corpus.ValidationWindows(options.ValidationWindowsPerFile, options.SequenceLength, tokenizer.BosId);
+        long validationTokens = validation.Count * (long)options.SequenceLength;
+        var curve = new List<PretrainPoint>(state.Curve);
+        double randomInitLoss = state.RandomInitValidationLoss ?? Evaluate(model, validation, device);
+        if (state.Step == 0 && curve.Count == 0)
+        {
+            var first = new PretrainPoint(0, 0, 0, double.NaN, randomInitLoss, 0);
+            curve.Add(first);
+            progress?.Report(first);
+        }
+
+        var clock = Stopwatch.StartNew();
+        double elapsedBefore = state.ElapsedSeconds;
+        long tokens = state.Tokens;
+        int step = state.Step;
+        double lossSum = 0; int lossCount = 0;
+        int tokensPerStep = options.BatchSize * options.SequenceLength;
+        while (step < options.Steps)
+        {
+            double lr = WarmupCosineSchedule.LearningRate(step, options.Steps, options.WarmupSteps, options.LearningRate, options.MinLearningRateRatio);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            var random = new Random(HashCode.Combine(options.Seed, step));
+            long[] batch = corpus.SampleBatch(random, options.BatchSize, options.SequenceLength, tokenizer.BosId);
+            using (var scope = NewDisposeScope())
+            {
+                var ids = tensor(batch, [options.BatchSize, options.SequenceLength + 1], ScalarType.Int64).to(device);
+                var loss = LanguageModelLoss(model, ids);
+                optimizer.zero_grad();
+                loss.backward();
+                nn.utils.clip_grad_norm_(parameters, options.GradientClip);
+                optimizer.step();
+                lossSum += loss.item<float>();
+                lossCount++;
+            }
+            step++;
+            tokens += tokensPerStep;
+            double elapsed = elapsedBefore + clock.Elapsed.TotalSeconds;
+            bool last = step == options.Steps;
+            bool outOfTime = options.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= options.MaxMinutes;
+            if (step % options.EvalEvery == 0 || last || outOfTime)
+            {
+                double? valLoss = step % options.EvalEvery == 0 || last ? Evaluate(model, validation, device) : null;
+                var point = new PretrainPoint(step, tokens, lr, lossSum / Math.Max(1, lossCount), valLoss, elapsed);
+                curve.Add(point);
+                progress?.Report(point);
+                lossSum = 0; lossCount = 0;
+            }
+            if (step % options.CheckpointEvery == 0 || last || outOfTime)
+                SaveCheckpoint(model, optimizer, checkpointDir, new TrainingState(step, tokens, elapsed, randomInitLoss, curve));
+            if (outOfTime && !last) break;
+        }
+
+        double wall = elapsedBefore + clock.Elapsed.TotalSeconds;
+        bool finished = step >= options.Steps;
+        double finalLoss = curve.LastOrDefault(p => p.ValidationLoss.HasValue)?.ValidationLoss ?? randomInitLoss;
+        WriteLossCurve(Path.Combine(outDirectory, LossCurveFile), curve);
+        if (finished) ModelDirectory.Save(model, tokenizer, outDirectory);
+        var summary = new PretrainSummary(options.CommandLine, options.Config, parameters.Sum(p => p.numel()), options.Steps, step,
+            options.BatchSize, options.SequenceLength, tokens, Math.Round(wall, 1), Math.Round(tokens / Math.Max(1e-9, wall), 1),
+            Math.Round(randomInitLoss, 4), Math.Round(finalLoss, 4), Math.Round(Math.Exp(randomInitLoss), 2), Math.Round(Math.Exp(finalLoss), 3),
+            validationTokens, corpus.Files.Select(f => new CorpusEntry(f.Name, f.Bytes.Length, f.TrainLength, f.Sha256)).ToList(),
+            $"AdamW(beta1 0.9, beta2 0.95, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}), peak lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
+            $"{options.WarmupSteps} warm-up steps, cosine to {options.MinLearningRateRatio.ToString(CultureInfo.InvariantCulture)} x peak, clip {options.GradientClip.ToString(CultureInfo.InvariantCulture)}",
+            finished);
+        File.WriteAllText(Path.Combine(outDirectory, SummaryFile), JsonSerializer.Serialize(summary, Indented) + "\n");
+        return summary;
+    }
+
+    /// <summary>Mean next-token cross-entropy (nats) of ids [B, T+1]: predict ids[:, 1:] from ids[:, :-1].</summary>
+    public static Tensor LanguageModelLoss(LlamaForCausalLM model, Tensor ids)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(ids);
+        long t = ids.shape[1] - 1;
+        var input = ids.narrow(1, 0, t);
+        var target = ids.narrow(1, 1, t);
+        var logits = model.forward(new CausalLMInput(input)).Logits!;
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), target.reshape(-1));
+    }
+
+    /// <summary>Mean loss over windows (each BOS + bytes), in batches of 16, without gradients.</summary>
+    public static double Evaluate(LlamaForCausalLM model, IReadOnlyList<long[]> windows, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(windows);
+        if (windows.Count == 0) return double.NaN;
+        bool wasTraining = model.training;
+        model.eval();
+        using var _ = no_grad();
+        double sum = 0; long count = 0;
+        for (int i = 0; i < windows.Count; i += 16)
+        {
+            using var scope = NewDisposeScope();
+            var chunk = windows.Skip(i).Take(16).ToList();
+            int length = chunk.Min(w => w.Length);
+            var flat = chunk.SelectMany(w => w.Take(length)).ToArray();
+            var ids = tensor(flat, [chunk.Count, length], ScalarType.Int64).to(device);
+            sum += LanguageModelLoss(model, ids).item<float>() * chunk.Count * (length - 1);
+            count += chunk.Count * (long)(length - 1);
+        }
+        if (wasTraining) model.train();
+        return sum / count;
+    }
+
+    /// <summary>Validation loss of the text in a held-out file (read as one BOS-prefixed window per line).</summary>
+    public static double HeldOutLoss(LlamaForCausalLM model, string heldOutPath, int bosId)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var windows = File.ReadAllLines(heldOutPath, Encoding.UTF8).Where(l => l.Length > 0)
+            .Select(l => new long[] { bosId }.Concat(Encoding.UTF8.GetBytes(l).Select(b => (long)b)).ToArray()).ToList();
+        double sum = 0; long count = 0;
+        foreach (var w in windows)
+        {
+            double loss = Evaluate(model, [w], model.Device);
+            sum += loss * (w.Length - 1);
+            count += w.Length - 1;
+        }
+        return sum / count;
+    }
+
+    private static void WriteHeldOutSample(PretrainingCorpus corpus, string path, int bytesPerFile)
+    {
+        var lines = new List<string>();
+        foreach (var f in corpus.Files)
+        {
+            int start = f.TrainLength;
+            int end = Math.Min(f.Bytes.Length, start + bytesPerFile * 2);
+            string text = Encoding.UTF8.GetString(f.Bytes, start, end - start).Replace("\n", " ", StringComparison.Ordinal);
+            int cut = text.LastIndexOf(' ', Math.Min(text.Length - 1, bytesPerFile));
+            lines.Add(text[..(cut > 0 ? cut : Math.Min(text.Length, bytesPerFile))].Trim());
+        }
+        File.WriteAllLines(path, lines, new UTF8Encoding(false));
+    }
+
+    private static void WriteLossCurve(string path, IReadOnlyList<PretrainPoint> curve)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var lines = new List<string> { "step,tokens,learning_rate,train_loss,validation_loss,elapsed_seconds" };
+        lines.AddRange(curve.Select(p => string.Join(',', p.Step.ToString(ci), p.Tokens.ToString(ci), p.LearningRate.ToString("G6", ci),
+            double.IsNaN(p.TrainLoss) ? "" : p.TrainLoss.ToString("F4", ci), p.ValidationLoss?.ToString("F4", ci) ?? "", p.ElapsedSeconds.ToString("F1", ci))));
+        File.WriteAllLines(path, lines);
+    }
+
+    private sealed record TrainingState(int Step, long Tokens, double ElapsedSeconds, double? RandomInitValidationLoss, IReadOnlyList<PretrainPoint> Curve);
+
+    private static void SaveCheckpoint(LlamaForCausalLM model, TorchSharp.Modules.AdamW optimizer, string directory, TrainingState state)
+    {
+        // Written next to the old checkpoint and swapped in, so a kill mid-write never leaves a torn checkpoint.
+        string temp = directory + ".tmp";
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        Directory.CreateDirectory(temp);
+        var tensors = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
+        ModelDirectory.WriteWeights(temp, tensors, ScalarType.Float32);
+        optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
+        File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, StateJson));
+        string old = directory + ".old";
+        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+        if (Directory.Exists(directory)) Directory.Move(directory, old);
+        Directory.Move(temp, directory);
+        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+    }
+
+    private static TrainingState? LoadCheckpoint(LlamaForCausalLM model, TorchSharp.Modules.AdamW optimizer, string directory)
+    {
+        if (!File.Exists(Path.Combine(directory, "state.json"))) return null;
+        var weights = ModelDirectory.ReadWeights(directory);
+        ModelDirectory.LoadWeights(model, weights, directory);
+        foreach (var t in weights.Values) t.Dispose();
+        optimizer.load_state_dict(Path.Combine(directory, "optimizer.bin"));
+        return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(Path.Combine(directory, "state.json")), StateJson);
+    }
+}
