@@ -92,6 +92,57 @@ public static class SettingNames
     [Setting(SettingHosts.PredictionWorker)]
     public const string ServingRepliesQueue = "Serving:RepliesQueue";
 
+    /// <summary>Section bound to the prediction worker's ServingOptions (every key below has a default in code).</summary>
+    public const string ServingSection = "Serving";
+
+    /// <summary>Storage queues: where unanswerable requests go with their reason (default {requests queue}-poison).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingPoisonQueue = "Serving:PoisonQueue";
+
+    /// <summary>Dynamic batching: the largest batch (default 8).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingMaxBatchSize = "Serving:MaxBatchSize";
+
+    /// <summary>Dynamic batching: how long the first request of a batch waits for more (default 10 ms).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingMaxBatchWaitMs = "Serving:MaxBatchWaitMs";
+
+    /// <summary>Requests received and not yet answered, at most (default 4 batches).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingMaxInFlight = "Serving:MaxInFlight";
+
+    /// <summary>Deliveries before a request is poisoned / dead-lettered (default 5).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingMaxDequeueCount = "Serving:MaxDequeueCount";
+
+    /// <summary>Storage queues: visibility timeout of a received request (default 60 s).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingVisibilityTimeoutSeconds = "Serving:VisibilityTimeoutSeconds";
+
+    /// <summary>Storage queues: backoff per delivery after a transient failure (default 2 s).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingRetryBackoffSeconds = "Serving:RetryBackoffSeconds";
+
+    /// <summary>Storage queues: the longest pause between polls of an empty queue (default 200 ms).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingMaxPollIntervalMs = "Serving:MaxPollIntervalMs";
+
+    /// <summary>Longest text + text_b accepted (default 2048 characters).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingMaxTextLength = "Serving:MaxTextLength";
+
+    /// <summary>How often the champion pointer is checked for a new model (default 10 s).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingChampionPollSeconds = "Serving:ChampionPollSeconds";
+
+    /// <summary>Where downloaded champion models are kept (default a temp folder).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingModelCacheDirectory = "Serving:ModelCacheDirectory";
+
+    /// <summary>true: also print the OpenTelemetry metrics of meter PredGen.Serving to the console (local runs).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingConsoleMetrics = "Serving:ConsoleMetrics";
+
     // ---- TorchSharp ------------------------------------------------------------------------------------------
 
     /// <summary>Section bound to TorchOptions.</summary>

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
+using PredGen.Cli.Serving;
+using PredGen.Shared.Configuration;
 using PredGen.Shared.Data;
+using PredGen.Shared.Predictions;
 using PredGen.Training.Methods;
 using PredGen.Training.Runtime;
 
@@ -8,9 +11,9 @@ namespace PredGen.Cli.Commands;
 
 /// <summary>
 /// `predgen predict`: one JSON object per input, in input order. The inputs come from --text or --input (JSONL with
-/// "text", optional "text_b" and "id"); where they go is the local model (--model). Other transports (a queue to a
-/// prediction worker) plug in as further options that replace <see cref="PredictLocally"/>, reading and writing
-/// through the same <see cref="ReadInputs"/> and <see cref="PredictionLine"/>.
+/// "text", optional "text_b" and "id"); where they go is the local model (--model) or, with --queue, a running
+/// `predgen serve` worker (Serving/QueuePredict), reading and writing through the same <see cref="ReadInputs"/> and
+/// <see cref="PredictionLine"/>.
 /// </summary>
 public sealed class PredictCommand : ICliCommand
 {
@@ -25,18 +28,42 @@ public sealed class PredictCommand : ICliCommand
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
         var noText = new Option<bool>("--no-text") { Description = "leave out the generated text" };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
-        var command = new Command("predict", "Predict with a fine-tuned model: one JSON object per input (prediction, probability or value, generated text).")
+        var queue = new Option<string?>("--queue") { Description = "instead of --model: send to this request queue of a `predgen serve` worker and wait for the replies" };
+        var transport = new Option<string>("--transport") { Description = "with --queue: storage-queue or service-bus", DefaultValueFactory = _ => ServingOptions.StorageQueueTransport };
+        transport.AcceptOnlyFromAmong(ServingOptions.StorageQueueTransport, ServingOptions.ServiceBusTransport);
+        var task = new Option<string?>("--task") { Description = "with --queue: the task the worker serves (default: setting Serving:Task)" };
+        var queues = new Option<string?>("--queues") { Description = "with --queue: storage queues connection string or endpoint (default: setting StorageQueues, or Storage when it is a connection string)" };
+        var serviceBus = new Option<string?>("--service-bus-namespace") { Description = "with --queue --transport service-bus: {namespace}.servicebus.windows.net" };
+        var replyQueue = new Option<string?>("--reply-queue") { Description = "with --queue: reply queue (storage: a private one by default; Service Bus: prediction-replies)" };
+        var timeout = new Option<double>("--timeout-seconds") { Description = "with --queue: how long to wait for each reply", DefaultValueFactory = _ => 60 };
+        var command = new Command("predict", "Predict with a fine-tuned model (--model) or through a serving queue (--queue): one JSON object per input (prediction, probability or value, generated text).")
         {
-            model, text, textB, input, batch, noText, device,
+            model, text, textB, input, batch, noText, device, queue, transport, task, queues, serviceBus, replyQueue, timeout,
         };
         command.Validators.Add(result =>
         {
             if ((result.GetValue(text) == null) == (result.GetValue(input) == null))
                 result.AddError("give exactly one of --text and --input");
         });
-        command.SetAction(parse =>
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(model) == null) == (result.GetValue(queue) == null))
+                result.AddError("give exactly one of --model (local model) and --queue (serving worker)");
+        });
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var inputs = ReadInputs(parse.GetValue(text), parse.GetValue(textB), parse.GetValue(input)?.FullName);
+            if (parse.GetValue(queue) is string queueName)
+            {
+                string? storageQueues = parse.GetValue(queues) ?? Setting(SettingNames.StorageQueues);
+                string? storage = Setting(SettingNames.Storage);
+                if (storageQueues == null && storage != null && StorageQueueClients.IsConnectionString(storage)) storageQueues = storage;
+                var target = new QueuePredictTarget(parse.GetValue(transport)!,
+                    parse.GetValue(task) ?? Setting(SettingNames.ServingTask) ?? throw new ArgumentException("--task is required with --queue"),
+                    queueName, storageQueues, parse.GetValue(serviceBus) ?? Setting(SettingNames.ServiceBusNamespace), parse.GetValue(replyQueue),
+                    TimeSpan.FromSeconds(parse.GetValue(timeout)), ReturnProbabilities: true, ReturnText: !parse.GetValue(noText));
+                return await QueuePredict.RunAsync(target, inputs, Console.Out, cancellationToken).ConfigureAwait(false);
+            }
             var modelDir = parse.GetValue(model) ?? throw new ArgumentException("--model is required for local prediction");
             PredictLocally(modelDir.FullName, new TorchOptions { Device = parse.GetValue(device)! }, inputs,
                 parse.GetValue(batch), !parse.GetValue(noText), Console.Out);
@@ -44,6 +71,8 @@ public sealed class PredictCommand : ICliCommand
         });
         return command;
     }
+
+    private static string? Setting(string key) => Environment.GetEnvironmentVariable(SettingNames.AsEnvironmentVariable(key));
 
     public static IReadOnlyList<(string? Id, TextInput Input)> ReadInputs(string? text, string? textB, string? path)
     {

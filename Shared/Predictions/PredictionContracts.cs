@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PredGen.Shared.Predictions;
+
+/// <summary>The wire format of prediction requests and replies: versioned, snake_case JSON, nulls left out.</summary>
+public static class PredictionSchema
+{
+    /// <summary>Bumped on any breaking change; a worker rejects other versions (reason <c>wrong_schema_version</c>).</summary>
+    public const int Version = 1;
+
+    /// <summary>Characters of <c>text</c> + <c>text_b</c> a worker accepts unless configured otherwise.</summary>
+    public const int DefaultMaxTextLength = 2048;
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = false,
+    };
+
+    /// <summary>A fresh request id: lower-case hex, usable as a blob path segment (BlobLayout.PredictionResult).</summary>
+    public static string NewRequestId() => Guid.NewGuid().ToString("N");
+}
+
+/// <summary>
+/// One prediction asked of the worker serving <see cref="Task"/>. <see cref="ReplyTo"/> names the reply queue for
+/// storage queues (Service Bus carries ReplyTo / ReplyToSessionId in message properties instead).
+/// </summary>
+public sealed record PredictionRequest
+{
+    public int SchemaVersion { get; init; } = PredictionSchema.Version;
+    public required string RequestId { get; init; }
+    public required string Task { get; init; }
+    public required string Text { get; init; }
+    public string? TextB { get; init; }
+    public bool ReturnProbabilities { get; init; } = true;
+    public bool ReturnText { get; init; }
+    public string? ReplyTo { get; init; }
+    public DateTimeOffset? SentAt { get; init; }
+
+    public string ToJson() => JsonSerializer.Serialize(this, PredictionSchema.JsonOptions);
+}
+
+/// <summary>Which model answered: the champion pointer's identity at the time of the batch.</summary>
+public sealed record ServedModel(string RunId, string JobId, string Method);
+
+/// <summary>
+/// The answer to one request. Exactly one reply per request id: a redelivered request gets the stored reply again.
+/// A rejected request (bad input) gets <see cref="Error"/> set and no prediction, when its reply address is known.
+/// </summary>
+public sealed record PredictionReply
+{
+    public int SchemaVersion { get; init; } = PredictionSchema.Version;
+    public required string RequestId { get; init; }
+    public string? Task { get; init; }
+    public string? Label { get; init; }
+    public double? Value { get; init; }
+    public IReadOnlyDictionary<string, double>? Probabilities { get; init; }
+    public string? GeneratedText { get; init; }
+    public ServedModel? Model { get; init; }
+    public DateTimeOffset? ComputedAt { get; init; }
+    /// <summary>Set on rejection: a <see cref="RejectionReasons"/> value.</summary>
+    public string? Error { get; init; }
+    public string? ErrorDetail { get; init; }
+
+    [JsonIgnore]
+    public bool IsSuccess => Error == null;
+
+    public string ToJson() => JsonSerializer.Serialize(this, PredictionSchema.JsonOptions);
+
+    public static PredictionReply Parse(string json) =>
+        JsonSerializer.Deserialize<PredictionReply>(json, PredictionSchema.JsonOptions) ?? throw new FormatException("empty reply");
+}
+
+/// <summary>Why a request was dead-lettered / sent to the poison queue (the dead-letter reason, and a metric tag).</summary>
+public static class RejectionReasons
+{
+    public const string MalformedJson = "malformed_json";
+    public const string WrongSchemaVersion = "wrong_schema_version";
+    public const string MissingRequestId = "missing_request_id";
+    public const string UnknownTask = "unknown_task";
+    public const string EmptyText = "empty_text";
+    public const string TextTooLong = "text_too_long";
+    /// <summary>Delivered more often than allowed without being answered (the worker failed on it each time).</summary>
+    public const string MaxDeliveriesExceeded = "max_deliveries_exceeded";
+}
+
+/// <summary>What a storage-queue worker puts on the poison queue: the original message and why it was not answered.</summary>
+public sealed record PoisonMessage(string Reason, string Detail, string? RequestId, long DequeueCount, string Original, DateTimeOffset RejectedAt)
+{
+    public string ToJson() => JsonSerializer.Serialize(this, PredictionSchema.JsonOptions);
+
+    public static PoisonMessage Parse(string json) =>
+        JsonSerializer.Deserialize<PoisonMessage>(json, PredictionSchema.JsonOptions) ?? throw new FormatException("empty poison message");
+}

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PredGen.Shared.Predictions;
+
+namespace PredGen.Cli.Serving;
+
+/// <summary>
+/// The storage-queue transport: receives up to 32 requests per poll with a visibility timeout, answers each on the
+/// queue its request names, and deletes it. A message whose input is bad, or that was delivered more than
+/// <see cref="ServingOptions.MaxDequeueCount"/> times, goes to the poison queue with its reason. A transient failure
+/// leaves the message to reappear after a short backoff.
+/// </summary>
+public sealed partial class StorageQueuePredictionWorker(
+    QueueServiceClient queues, ServingOptions options, PredictionProcessor processor, ServingModelSlot slot, ServingMetrics metrics,
+    ILogger<StorageQueuePredictionWorker> logger, TimeProvider? timeProvider = null) : BackgroundService
+{
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly QueueClient _requests = queues.GetQueueClient(options.RequestsQueue);
+    private readonly QueueClient _poison = queues.GetQueueClient(options.PoisonQueueName);
+    private readonly ConcurrentDictionary<string, QueueClient> _replyQueues = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, byte> _handlers = new();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await _requests.CreateIfNotExistsAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+        await _poison.CreateIfNotExistsAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+        await slot.WaitForModelAsync(stoppingToken).ConfigureAwait(false); // requests wait in the queue until a model is loaded
+        LogListening(logger, options.RequestsQueue, options.Task, options.MaxBatchSize, options.MaxBatchWaitMs);
+
+        using var capacity = new SemaphoreSlim(options.EffectiveMaxInFlight, options.EffectiveMaxInFlight);
+        var visibility = TimeSpan.FromSeconds(options.VisibilityTimeoutSeconds);
+        var idle = TimeSpan.FromMilliseconds(5);
+        var maxIdle = TimeSpan.FromMilliseconds(Math.Max(5, options.MaxPollIntervalMs));
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await capacity.WaitAsync(stoppingToken).ConfigureAwait(false);
+                int free = 1;
+                while (free < 32 && capacity.Wait(0, CancellationToken.None)) free++;
+                QueueMessage[] messages;
+                try
+                {
+                    messages = (await _requests.ReceiveMessagesAsync(free, visibility, stoppingToken).ConfigureAwait(false)).Value;
+                }
+                catch (RequestFailedException e)
+                {
+                    LogReceiveFailed(logger, e, options.RequestsQueue);
+                    messages = [];
+                }
+                if (messages.Length < free) capacity.Release(free - messages.Length);
+                foreach (var message in messages)
+                {
+                    // Tracked until its slot is released, so shutdown waits for it before the semaphore goes away.
+                    var tracked = HandleAsync(message, stoppingToken).ContinueWith(_ => capacity.Release(), CancellationToken.None,
+                        TaskContinuationOptions.None, TaskScheduler.Default);
+                    _handlers.TryAdd(tracked, 0);
+                    _ = tracked.ContinueWith(t => _handlers.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                }
+                if (messages.Length == 0)
+                {
+                    await Task.Delay(idle, _time, stoppingToken).ConfigureAwait(false);
+                    idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, maxIdle.Ticks));
+                }
+                else
+                {
+                    idle = TimeSpan.FromMilliseconds(5);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping: let the handlers that hold messages finish (the host's shutdown timeout bounds this)
+        }
+        await Task.WhenAll(_handlers.Keys).ConfigureAwait(false);
+    }
+
+    /// <summary>Handles one delivery; never throws (a failure leaves the message for redelivery).</summary>
+    internal async Task HandleAsync(QueueMessage message, CancellationToken stoppingToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (message.DequeueCount > options.MaxDequeueCount)
+            {
+                await PoisonAsync(message, RejectionReasons.MaxDeliveriesExceeded,
+                    $"delivered {message.DequeueCount} times, the limit is {options.MaxDequeueCount}", null).ConfigureAwait(false);
+                return;
+            }
+            var outcome = await processor.ProcessAsync(message.Body, stoppingToken).ConfigureAwait(false);
+            if (outcome.IsRejected)
+            {
+                if (outcome.Reply != null) await TrySendReplyAsync(outcome.ReplyTo, outcome.Reply).ConfigureAwait(false);
+                await PoisonAsync(message, outcome.RejectionReason!, outcome.RejectionDetail ?? "", outcome.Reply?.RequestId).ConfigureAwait(false);
+                return;
+            }
+            await TrySendReplyAsync(outcome.ReplyTo, outcome.Reply!).ConfigureAwait(false);
+            await _requests.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
+            metrics.RecordReply(outcome.FromCache, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // shutting down: the message becomes visible again after its timeout and another worker answers it
+        }
+#pragma warning disable CA1031 // one message's failure must not stop the worker
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            metrics.RecordFailure();
+            LogHandlingFailed(logger, e, message.MessageId, message.DequeueCount);
+            await TryBackOffAsync(message).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PoisonAsync(QueueMessage message, string reason, string detail, string? requestId)
+    {
+        var poison = new PoisonMessage(reason, detail, requestId, message.DequeueCount, message.Body.ToString(), _time.GetUtcNow());
+        await _poison.SendMessageAsync(poison.ToJson(), CancellationToken.None).ConfigureAwait(false);
+        await _requests.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
+        metrics.RecordRejection(reason);
+        LogPoisoned(logger, message.MessageId, reason, detail);
+    }
+
+    private async Task TrySendReplyAsync(string? replyTo, PredictionReply reply)
+    {
+        string queueName = IsQueueName(replyTo) ? replyTo! : options.RepliesQueue;
+        var queue = _replyQueues.GetOrAdd(queueName, queues.GetQueueClient);
+        try
+        {
+            await queue.SendMessageAsync(reply.ToJson(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // The client is gone (its reply queue with it); the reply stays in its result blob.
+            LogReplyQueueMissing(logger, queueName, reply.RequestId);
+        }
+    }
+
+    private async Task TryBackOffAsync(QueueMessage message)
+    {
+        try
+        {
+            var delay = TimeSpan.FromSeconds(Math.Min(30, options.RetryBackoffSeconds * message.DequeueCount));
+            await _requests.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: delay, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RequestFailedException)
+        {
+            // the visibility timeout brings it back anyway
+        }
+    }
+
+    /// <summary>Storage queue names: 3-63 characters, lower-case letters, digits and single hyphens.</summary>
+    public static bool IsQueueName(string? name) =>
+        name is { Length: >= 3 and <= 63 } && char.IsAsciiLetterOrDigit(name[0]) && char.IsAsciiLetterOrDigit(name[^1]) &&
+        !name.Contains("--", StringComparison.Ordinal) && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening on storage queue {Queue} for task {Task} (batch <= {MaxBatch}, wait <= {MaxWaitMs} ms)")]
+    private static partial void LogListening(ILogger logger, string queue, string task, int maxBatch, int maxWaitMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving from {Queue} failed; retrying")]
+    private static partial void LogReceiveFailed(ILogger logger, Exception error, string queue);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} failed (delivery {DequeueCount}); it will be redelivered")]
+    private static partial void LogHandlingFailed(ILogger logger, Exception error, string messageId, long dequeueCount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} sent to the poison queue: {Reason} ({Detail})")]
+    private static partial void LogPoisoned(ILogger logger, string messageId, string reason, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reply queue {Queue} does not exist; the reply to {RequestId} stays in its result blob")]
+    private static partial void LogReplyQueueMissing(ILogger logger, string queue, string requestId);
+}

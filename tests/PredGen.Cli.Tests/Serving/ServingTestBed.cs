@@ -1,0 +1,95 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PredGen.Cli.Serving;
+using PredGen.Shared.Configuration;
+using PredGen.Shared.Models;
+using PredGen.Shared.Predictions;
+using PredGen.Shared.Storage;
+using PredGen.TestSupport;
+
+namespace PredGen.Cli.Tests.Serving;
+
+/// <summary>
+/// A `predgen serve` host on Azurite with its own task, queues and model cache: artifacts (champion pointer, model
+/// folder, result blobs) in Azurite blobs, requests and replies on Azurite queues, a ScriptedEngine as the model.
+/// </summary>
+public sealed class ServingTestBed : IAsyncDisposable
+{
+    private readonly string _cache;
+
+    private ServingTestBed(AzuriteFixture azurite, IHost host, IArtifactStore store, ScriptedEngineLoader loader, string task, string requestsQueue, string cache)
+    {
+        _cache = cache;
+        Azurite = azurite;
+        Host = host;
+        Store = store;
+        Loader = loader;
+        Task = task;
+        RequestsQueue = requestsQueue;
+    }
+
+    public AzuriteFixture Azurite { get; }
+    public IHost Host { get; }
+    public IArtifactStore Store { get; }
+    public ScriptedEngineLoader Loader { get; }
+    public string Task { get; }
+    public string RequestsQueue { get; }
+    public string PoisonQueue => RequestsQueue + "-poison";
+    public ServingMetrics Metrics => Host.Services.GetRequiredService<ServingMetrics>();
+    public ServingModelSlot Slot => Host.Services.GetRequiredService<ServingModelSlot>();
+
+    public static async Task<ServingTestBed> StartAsync(AzuriteFixture azurite, int maxBatchSize = 8, int maxBatchWaitMs = 5, int computeMs = 0,
+        int maxDequeueCount = 2)
+    {
+        string id = Guid.NewGuid().ToString("N")[..8];
+        string task = "t" + id;
+        string requests = "requests-" + id;
+        string cache = Path.Combine(Path.GetTempPath(), "predgen-serving-test-" + id);
+        var store = ArtifactStoreFactory.Create(azurite.ConnectionString);
+        await PromoteAsync(store, task, "job-a");
+        var loader = new ScriptedEngineLoader(computeMs);
+        var settings = new Dictionary<string, string?>
+        {
+            [SettingNames.Storage] = azurite.ConnectionString,
+            [SettingNames.ServingTransport] = ServingOptions.StorageQueueTransport,
+            [SettingNames.ServingTask] = task,
+            [SettingNames.ServingRequestsQueue] = requests,
+            [SettingNames.ServingMaxBatchSize] = maxBatchSize.ToString(),
+            [SettingNames.ServingMaxBatchWaitMs] = maxBatchWaitMs.ToString(),
+            [SettingNames.ServingMaxDequeueCount] = maxDequeueCount.ToString(),
+            [SettingNames.ServingRetryBackoffSeconds] = "0",
+            [SettingNames.ServingMaxPollIntervalMs] = "20",
+            [SettingNames.ServingChampionPollSeconds] = "0.1",
+            [SettingNames.ServingMaxTextLength] = "200",
+            [SettingNames.ServingModelCacheDirectory] = cache,
+        };
+        var host = ServingHost.Build(settings, services => services.AddSingleton<IPredictionEngineLoader>(loader), LogLevel.Warning);
+        await host.StartAsync();
+        var bed = new ServingTestBed(azurite, host, store, loader, task, requests, cache);
+        await bed.Slot.WaitForModelAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        return bed;
+    }
+
+    /// <summary>Uploads a model folder for <paramref name="jobId"/> and points the champion at it (as PromoteChampion does).</summary>
+    public static async Task PromoteAsync(IArtifactStore store, string task, string jobId)
+    {
+        string modelPath = BlobLayout.JobModel(task, "run-1", jobId);
+        await store.WriteTextAsync(BlobLayout.Combine(modelPath, "model_card.json"), "{\"method\":\"PredGen\"}");
+        var pointer = new ChampionPointer(task, "run-1", jobId, "PredGen", modelPath, "accuracy", 0.9, DateTimeOffset.UtcNow);
+        await store.WriteTextAsync(BlobLayout.Champion(task), pointer.ToJson());
+    }
+
+    public StorageQueuePredictionClient NewClient() =>
+        new(Azurite.CreateQueueServiceClient(), RequestsQueue, maxPollInterval: TimeSpan.FromMilliseconds(20));
+
+    public PredictionRequest Request(string text, string? id = null) =>
+        new() { RequestId = id ?? PredictionSchema.NewRequestId(), Task = Task, Text = text, ReturnText = true };
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.StopAsync();
+        Host.Dispose();
+        try { Directory.Delete(_cache, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

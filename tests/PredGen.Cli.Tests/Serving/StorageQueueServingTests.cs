@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using PredGen.Cli.Serving;
+using PredGen.Shared.Predictions;
+using PredGen.Training.Methods;
+using PredGen.Shared.Storage;
+using PredGen.TestSupport;
+
+namespace PredGen.Cli.Tests.Serving;
+
+[Collection(AzuriteTests.Name)]
+[Trait(TestCategories.Key, TestCategories.Integration)]
+public sealed class StorageQueueServingTests(AzuriteFixture azurite)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_request_on_the_queue_is_answered_on_the_client_reply_queue_and_stored_under_its_request_id()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        await using var client = bed.NewClient();
+        var request = bed.Request("a good film");
+
+        var reply = await client.PredictAsync(request, Timeout);
+
+        Assert.True(reply.IsSuccess);
+        Assert.Equal((request.RequestId, "positive", 0.9, "job-a:positive"), (reply.RequestId, reply.Label, reply.Probabilities!["positive"], reply.GeneratedText));
+        Assert.Equal(new ServedModel("run-1", "job-a", "PredGen"), reply.Model);
+        string? stored = await bed.Store.ReadTextAsync(BlobLayout.PredictionResult(bed.Task, request.RequestId));
+        Assert.Equal(reply.ToJson(), stored);
+    }
+
+    [Fact]
+    public async Task Predict_with_a_queue_prints_one_line_per_input_including_the_error_of_a_rejected_one()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        var target = new QueuePredictTarget(ServingOptions.StorageQueueTransport, bed.Task, bed.RequestsQueue, azurite.ConnectionString, null, null,
+            TimeSpan.FromSeconds(30), ReturnProbabilities: true, ReturnText: true);
+        var output = new StringWriter();
+
+        int code = await QueuePredict.RunAsync(target, [("a", new TextInput("good stuff")), ("b", new TextInput("dull", "really")), ("c", new TextInput(" "))], output, CancellationToken.None);
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(1, code); // one input was rejected
+        Assert.Equal(["a", "b", "c"], lines.Select(l => l.GetProperty("id").GetString()));
+        Assert.Equal(("positive", 0.9), (lines[0].GetProperty("label").GetString(), lines[0].GetProperty("probability").GetDouble()));
+        Assert.Equal("negative", lines[1].GetProperty("prediction").GetString());
+        Assert.Equal("job-a", lines[1].GetProperty("model").GetProperty("job_id").GetString());
+        Assert.Equal(RejectionReasons.EmptyText, lines[2].GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task A_redelivered_request_gets_the_same_reply_and_the_model_computes_it_once()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        await using var client = bed.NewClient();
+        var request = bed.Request("not my kind of film", id: "redelivered-1");
+
+        var first = await client.PredictAsync(request, Timeout);
+        var second = await client.PredictAsync(request, Timeout); // the same message body again, as a redelivery would be
+        var third = await client.PredictAsync(request, Timeout);
+
+        Assert.Equal(first.ToJson(), second.ToJson());
+        Assert.Equal(first.ToJson(), third.ToJson());
+        Assert.Equal(1, bed.Loader.TotalRows);
+        Assert.Equal((3L, 2L), (bed.Metrics.Replied, bed.Metrics.Cached));
+    }
+
+    [Fact]
+    public async Task Poison_messages_go_to_the_poison_queue_with_their_reasons_and_the_worker_keeps_answering()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite, maxDequeueCount: 2);
+        var queues = azurite.CreateQueueServiceClient();
+        var requests = queues.GetQueueClient(bed.RequestsQueue);
+        string Body(string fields) => "{\"schema_version\":1," + fields + "}";
+        var bad = new (string Body, string Reason)[]
+        {
+            ("this is not json", RejectionReasons.MalformedJson),
+            ("{\"schema_version\":7,\"request_id\":\"v7\",\"task\":\"" + bed.Task + "\",\"text\":\"x\"}", RejectionReasons.WrongSchemaVersion),
+            (Body("\"request_id\":\"u1\",\"task\":\"no-such-task\",\"text\":\"x\""), RejectionReasons.UnknownTask),
+            (Body("\"request_id\":\"e1\",\"task\":\"" + bed.Task + "\",\"text\":\"\""), RejectionReasons.EmptyText),
+            (Body("\"request_id\":\"l1\",\"task\":\"" + bed.Task + "\",\"text\":\"" + new string('a', 201) + "\""), RejectionReasons.TextTooLong),
+            (Body("\"request_id\":\"BAD ID\",\"task\":\"" + bed.Task + "\",\"text\":\"x\""), RejectionReasons.MissingRequestId),
+            (Body("\"request_id\":\"boom1\",\"task\":\"" + bed.Task + "\",\"text\":\"explode\""), RejectionReasons.MaxDeliveriesExceeded),
+        };
+        foreach (var (body, _) in bad) await requests.SendMessageAsync(body);
+
+        await using var client = bed.NewClient();
+        var afterwards = await client.PredictAsync(bed.Request("good after all that"), Timeout);
+
+        var poisoned = await ReceiveAllAsync(queues.GetQueueClient(bed.PoisonQueue), bad.Length);
+        Assert.Equal(bad.Select(b => b.Reason).Order(), poisoned.Select(p => p.Reason).Order());
+        Assert.All(poisoned, p => Assert.False(string.IsNullOrEmpty(p.Detail)));
+        Assert.Equal(3, poisoned.Single(p => p.Reason == RejectionReasons.MaxDeliveriesExceeded).DequeueCount);
+        Assert.Equal("this is not json", poisoned.Single(p => p.Reason == RejectionReasons.MalformedJson).Original);
+        Assert.Equal("positive", afterwards.Label);
+        Assert.Equal(bad.Length, bed.Metrics.Rejected);
+        Assert.Equal(2, bed.Metrics.Failures); // the exploding request failed on deliveries 1 and 2, then was poisoned
+    }
+
+    [Fact]
+    public async Task A_new_champion_is_served_without_downtime_and_the_old_model_is_released()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        await using var client = bed.NewClient();
+        var before = await client.PredictAsync(bed.Request("good"), Timeout);
+
+        await ServingTestBed.PromoteAsync(bed.Store, bed.Task, "job-b");
+        var stopwatch = Stopwatch.StartNew();
+        var answeredDuringSwitch = new List<PredictionReply>();
+        while (bed.Slot.PublishedPointer?.JobId != "job-b" && stopwatch.Elapsed < Timeout)
+            answeredDuringSwitch.Add(await client.PredictAsync(bed.Request("good"), Timeout));
+        var after = await client.PredictAsync(bed.Request("good"), Timeout);
+
+        Assert.Equal("job-a", before.Model!.JobId);
+        Assert.Equal("job-b", after.Model!.JobId);
+        Assert.All(answeredDuringSwitch, r => Assert.True(r.IsSuccess));
+        Assert.True(bed.Loader.Loaded[0].Disposed);
+        Assert.Equal(2, bed.Metrics.Reloads);
+    }
+
+    [Fact]
+    public async Task Under_load_every_request_of_many_concurrent_clients_gets_exactly_one_reply()
+    {
+        const int Clients = 6, LoopsPerClient = 3;
+        var duration = TimeSpan.FromSeconds(4);
+        await using var bed = await ServingTestBed.StartAsync(azurite, maxBatchSize: 8, maxBatchWaitMs: 5, computeMs: 2);
+        var clients = Enumerable.Range(0, Clients).Select(_ => bed.NewClient()).ToList();
+        var sent = new ConcurrentDictionary<string, int>();
+        var replies = new ConcurrentDictionary<string, int>();
+        var wrong = new ConcurrentBag<string>();
+        var stopwatch = Stopwatch.StartNew();
+
+        await Task.WhenAll(clients.SelectMany(client => Enumerable.Range(0, LoopsPerClient).Select(async loop =>
+        {
+            while (stopwatch.Elapsed < duration)
+            {
+                string text = (loop % 2 == 0 ? "good " : "bad ") + Guid.NewGuid().ToString("N")[..6];
+                var request = bed.Request(text);
+                sent.AddOrUpdate(request.RequestId, 1, (_, n) => n + 1);
+                var reply = await client.PredictAsync(request, Timeout);
+                replies.AddOrUpdate(reply.RequestId, 1, (_, n) => n + 1);
+                if (reply.Label != (loop % 2 == 0 ? "positive" : "negative")) wrong.Add(reply.RequestId);
+            }
+        })));
+        long unmatched = clients.Sum(c => c.UnmatchedReplies);
+        foreach (var c in clients) await c.DisposeAsync();
+
+        var summary = new
+        {
+            clients = Clients * LoopsPerClient, seconds = stopwatch.Elapsed.TotalSeconds, requests = sent.Count, replies = replies.Values.Sum(),
+            lost = sent.Keys.Count(k => !replies.ContainsKey(k)), duplicated = replies.Values.Count(n => n > 1), unmatched,
+            inferences = bed.Loader.TotalRows, batches = bed.Metrics.Batches, requests_per_second = sent.Count / stopwatch.Elapsed.TotalSeconds,
+        };
+        File.WriteAllText(Path.Combine(TestPaths.ArtifactDirectory("serving"), "load-test.json"), JsonSerializer.Serialize(summary));
+        Assert.True(sent.Count >= Clients * LoopsPerClient, $"only {sent.Count} requests were sent");
+        Assert.Equal((0, 0, 0L), (summary.lost, summary.duplicated, unmatched));
+        Assert.Equal(sent.Count, summary.replies);
+        Assert.Equal(sent.Count, bed.Loader.TotalRows); // nothing computed twice
+        Assert.Empty(wrong);
+        Assert.True(bed.Metrics.Batches < sent.Count, $"{bed.Metrics.Batches} batches for {sent.Count} requests: no batching happened");
+    }
+
+    private static async Task<List<PoisonMessage>> ReceiveAllAsync(Azure.Storage.Queues.QueueClient queue, int expected)
+    {
+        var found = new List<PoisonMessage>();
+        var stopwatch = Stopwatch.StartNew();
+        while (found.Count < expected && stopwatch.Elapsed < Timeout)
+        {
+            foreach (var m in (await queue.ReceiveMessagesAsync(32)).Value)
+            {
+                found.Add(PoisonMessage.Parse(m.Body.ToString()));
+                await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt);
+            }
+            if (found.Count < expected) await Task.Delay(100);
+        }
+        return found;
+    }
+}
