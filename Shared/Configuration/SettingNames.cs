@@ -60,6 +60,10 @@ public static class SettingNames
     [Setting(SettingHosts.None)]
     public const string WorkerBaseModel = "Worker:BaseModel";
 
+    /// <summary>`predgen worker` exits 0 after this many seconds without a job (the event-driven trainer job); unset: runs until stopped.</summary>
+    [Setting(SettingHosts.None)]
+    public const string WorkerExitWhenIdleSeconds = "Worker:ExitWhenIdleSeconds";
+
     /// <summary>What an upload trains: comma-separated methods (default all three), seeds per method, optimizer
     /// steps, base model (a local folder on the worker or an artifact prefix). All optional.</summary>
     [Setting(SettingHosts.None)]

@@ -32,9 +32,10 @@ public sealed class WorkerCommand : ICliCommand
         var device = new Option<string?>("--device") { Description = "cpu, cuda, cuda:N or auto; env Torch__Device (default auto)" };
         var visibility = new Option<int>("--visibility-seconds") { Description = "storage queue: how long a taken job stays hidden (renewed while it runs)", DefaultValueFactory = _ => 60 };
         var syncSeconds = new Option<double>("--checkpoint-sync-seconds") { Description = "how often checkpoints are mirrored to the store", DefaultValueFactory = _ => 10 };
+        var exitWhenIdle = new Option<double?>("--exit-when-idle") { Description = "exit 0 once no job has arrived for this many seconds (a job in progress always finishes); env Worker__ExitWhenIdleSeconds; default: run until stopped" };
         var command = new Command("worker", "Take training / MINE / evaluation jobs from the jobs queue and run them (the Container Apps job's entry point).")
         {
-            storage, transport, queues, serviceBus, queue, results, baseModel, work, device, visibility, syncSeconds,
+            storage, transport, queues, serviceBus, queue, results, baseModel, work, device, visibility, syncSeconds, exitWhenIdle,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -64,9 +65,64 @@ public sealed class WorkerCommand : ICliCommand
                 ? new ServiceBusJobSource(serviceBusClient, jobsQueue)
                 : new StorageQueueJobSource(JobQueues.StorageQueue(queueEndpoint, jobsQueue, credential), TimeSpan.FromSeconds(parse.GetValue(visibility)));
             Console.WriteLine($"worker: {kind} queue '{jobsQueue}', results '{resultsQueue}', store {artifacts.Location}");
-            await source.RunAsync(async (job, ct) => await handler.HandleAsync(job, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            double? idleSeconds = parse.GetValue(exitWhenIdle)
+                ?? (Env(SettingNames.WorkerExitWhenIdleSeconds) is { Length: > 0 } idle ? double.Parse(idle, System.Globalization.CultureInfo.InvariantCulture) : null);
+            using var idleStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var watch = new IdleWatch(idleSeconds is double s ? TimeSpan.FromSeconds(s) : null, idleStop);
+            var watching = watch.RunAsync(idleStop.Token);
+            await source.RunAsync(async (job, ct) =>
+            {
+                using var busy = watch.Busy();
+                await handler.HandleAsync(job, ct).ConfigureAwait(false);
+            }, idleStop.Token).ConfigureAwait(false);
+            await idleStop.CancelAsync().ConfigureAwait(false);
+            await watching.ConfigureAwait(false);
             return 0;
         });
         return command;
+    }
+}
+
+/// <summary>Stops an event-driven worker (a Container Apps job execution is billed until it exits) once no job has
+/// arrived for the idle time; never while a job runs.</summary>
+internal sealed class IdleWatch(TimeSpan? idle, CancellationTokenSource stop)
+{
+    private long _lastActivity = Environment.TickCount64;
+    private int _running;
+
+    public IDisposable Busy()
+    {
+        Interlocked.Increment(ref _running);
+        return new Release(this);
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        if (idle is not TimeSpan limit) return;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, Math.Max(50, limit.TotalMilliseconds / 4))), cancellationToken).ConfigureAwait(false);
+                if (Volatile.Read(ref _running) == 0 && Environment.TickCount64 - Interlocked.Read(ref _lastActivity) > limit.TotalMilliseconds)
+                {
+                    await stop.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping anyway
+        }
+    }
+
+    private sealed class Release(IdleWatch watch) : IDisposable
+    {
+        public void Dispose()
+        {
+            Interlocked.Exchange(ref watch._lastActivity, Environment.TickCount64);
+            Interlocked.Decrement(ref watch._running);
+        }
     }
 }
