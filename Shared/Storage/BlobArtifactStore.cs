@@ -72,6 +72,20 @@ public sealed class BlobArtifactStore : IArtifactStore
         }
     }
 
+    public async Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var blob = await BlobAsync(path, create: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Downloads in ranges as the caller reads; the blob never sits in memory whole.
+            return await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
     public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
     {
         var blob = await BlobAsync(path, create: false, cancellationToken).ConfigureAwait(false);

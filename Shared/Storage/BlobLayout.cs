@@ -40,6 +40,8 @@ public static class BlobLayout
     public static string Report(string task, string runId) => Combine(ReportsContainer, Segment(task, nameof(task)), Segment(runId, nameof(runId)));
     public static string ReportHtml(string task, string runId) => Combine(Report(task, runId), "index.html");
     public static string ReportMarkdown(string task, string runId) => Combine(Report(task, runId), "report.md");
+    /// <summary>An image or other file of the report, beside index.html (the Markdown report links them relatively).</summary>
+    public static string ReportAsset(string task, string runId, string fileName) => Combine(Report(task, runId), "images", Segment(fileName, nameof(fileName)));
     public static string Champion(string task) => Combine(ModelsContainer, Segment(task, nameof(task)), "champion.json");
     public static string PredictionResult(string task, string requestId) => Combine(PredictionsContainer, Segment(task, nameof(task)), Segment(requestId, nameof(requestId)) + ".json");
 

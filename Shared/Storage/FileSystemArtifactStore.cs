@@ -68,6 +68,20 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         return new StoredArtifact(BinaryData.FromBytes(bytes), ETagOf(bytes));
     }
 
+    public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        string target = LocalPath(path);
+        if (!File.Exists(target)) return Task.FromResult<Stream?>(null);
+        try
+        {
+            return Task.FromResult<Stream?>(new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan));
+        }
+        catch (FileNotFoundException)
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+    }
+
     public Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default) => Task.FromResult(File.Exists(LocalPath(path)));
 
     public Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default)

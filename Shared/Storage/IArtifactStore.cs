@@ -31,6 +31,15 @@ public interface IArtifactStore
 
     Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default);
 
+    /// <summary>The artifact as a forward-only stream, or null when it does not exist. Readers of large inputs (a
+    /// 100 MB dataset) use this instead of <see cref="ReadAsync"/>; the default buffers the whole artifact, stores that
+    /// can stream override it.</summary>
+    async Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var artifact = await ReadAsync(path, cancellationToken).ConfigureAwait(false);
+        return artifact?.Content.ToStream();
+    }
+
     /// <summary>Paths under a prefix (recursive), in ordinal order.</summary>
     Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default);
 

@@ -65,7 +65,7 @@ public sealed class RetrainOrchestrationTests
         Assert.Equal("predgen-s1", failed.JobId);
         Assert.Contains("simulated out-of-memory", failed.Error, StringComparison.Ordinal);
         Assert.Equal("predgen-s2", result.Champion.CandidateJobId); // the same method's other seed wins
-        Assert.Contains("predgen-s1 | PredGen | 1 | failed", await h.Store.ReadTextAsync(result.Report.MarkdownPath), StringComparison.Ordinal);
+        Assert.Contains("| predgen-s1 | PredGen | 1 | **FAILED** |", await h.Store.ReadTextAsync(result.Report.MarkdownPath), StringComparison.Ordinal);
         Assert.Equal(new RetrainStatus(RetrainStages.Completed, 6, 6, 1), done.ReadCustomStatusAs<RetrainStatus>());
     }
 

@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using CsvHelper;
+
+namespace PredGen.Shared.Data;
+
+/// <summary>A label as written in the file, before the task kind is known.</summary>
+internal readonly record struct RawLabel(string Text, bool IsNumber)
+{
+    /// <summary>A JSON number, or a string that reads as one in the invariant culture (NaN and infinity included, so
+    /// that they are rejected as non-finite rather than taken as class names).</summary>
+    public bool LooksNumeric => IsNumber || TryNumber(out _);
+
+    public bool TryNumber(out double value) =>
+        double.TryParse(Text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+}
+
+/// <summary>One input row: either the fields it carries, or why it cannot be used (<see cref="Reason"/> set).</summary>
+internal sealed record SourceRecord(long Line, string Raw, string? Text, string? TextB, RawLabel? Label, string? Reason, string? Detail)
+{
+    public static SourceRecord Rejected(long line, string raw, string reason, string detail) => new(line, raw, null, null, null, reason, detail);
+}
+
+/// <summary>Reads the rows of a dataset file one at a time (the file is never held whole in memory).</summary>
+internal static class DatasetRecordReader
+{
+    public static DatasetFormat Detect(string fileName, Stream stream, out Stream readable)
+    {
+        string extension = Path.GetExtension(fileName).ToLowerInvariant();
+        readable = stream;
+        switch (extension)
+        {
+            case ".jsonl" or ".ndjson" or ".json": return DatasetFormat.Jsonl;
+            case ".csv": return DatasetFormat.Csv;
+            case ".tsv" or ".tab": return DatasetFormat.Tsv;
+        }
+        // Unknown extension: a JSONL file starts with '{' (after a BOM or whitespace). Peek without consuming.
+        var buffered = new BufferedStream(stream, 1 << 16);
+        readable = buffered;
+        var peek = new MemoryStream();
+        int b;
+        while ((b = buffered.ReadByte()) >= 0)
+        {
+            peek.WriteByte((byte)b);
+            if (b is ' ' or '\t' or '\r' or '\n' or 0xEF or 0xBB or 0xBF) continue;
+            break;
+        }
+        readable = new ConcatenatedStream(peek.ToArray(), buffered);
+        return b == '{' ? DatasetFormat.Jsonl : DatasetFormat.Csv;
+    }
+
+    public static IEnumerable<SourceRecord> Read(DatasetFormat format, Stream stream) => format switch
+    {
+        DatasetFormat.Jsonl => ReadJsonl(stream),
+        DatasetFormat.Csv => ReadCsv(stream, ','),
+        DatasetFormat.Tsv => ReadCsv(stream, '\t'),
+        _ => throw new ArgumentOutOfRangeException(nameof(format)),
+    };
+
+    private static IEnumerable<SourceRecord> ReadJsonl(Stream stream)
+    {
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        long lineNumber = 0;
+        string? line;
+        while ((line = reader.ReadLine()) != null)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue; // blank lines are not rows (a trailing newline, spacing)
+            yield return ParseJsonLine(lineNumber, line);
+        }
+    }
+
+    private static SourceRecord ParseJsonLine(long line, string raw)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(raw);
+        }
+        catch (JsonException e)
+        {
+            return SourceRecord.Rejected(line, raw, RejectReason.MalformedJson, "not valid JSON: " + e.Message);
+        }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                return SourceRecord.Rejected(line, raw, RejectReason.MalformedJson, $"expected a JSON object, found {root.ValueKind.ToString().ToLowerInvariant()}");
+
+            string textField = root.TryGetProperty("text", out var text) ? "text" : root.TryGetProperty("text_a", out text) ? "text_a" : "";
+            if (textField.Length == 0 || text.ValueKind == JsonValueKind.Null)
+                return SourceRecord.Rejected(line, raw, RejectReason.MissingField, "no 'text' (or 'text_a') field");
+            if (text.ValueKind != JsonValueKind.String)
+                return SourceRecord.Rejected(line, raw, RejectReason.WrongType, $"'{textField}' must be a string, found {Kind(text)}");
+
+            string? textB = null;
+            if (root.TryGetProperty("text_b", out var tb) && tb.ValueKind != JsonValueKind.Null)
+            {
+                if (tb.ValueKind != JsonValueKind.String)
+                    return SourceRecord.Rejected(line, raw, RejectReason.WrongType, $"'text_b' must be a string, found {Kind(tb)}");
+                textB = tb.GetString();
+            }
+
+            if (!root.TryGetProperty("label", out var label))
+                return SourceRecord.Rejected(line, raw, RejectReason.MissingField, "no 'label' field");
+            RawLabel? parsed = label.ValueKind switch
+            {
+                JsonValueKind.String => new RawLabel(label.GetString()!, IsNumber: false),
+                JsonValueKind.Number => new RawLabel(label.GetRawText(), IsNumber: true),
+                JsonValueKind.True => new RawLabel("true", IsNumber: false),
+                JsonValueKind.False => new RawLabel("false", IsNumber: false),
+                JsonValueKind.Null => new RawLabel("", IsNumber: false),
+                _ => null,
+            };
+            if (parsed == null)
+                return SourceRecord.Rejected(line, raw, RejectReason.WrongType, $"'label' must be a string, number or boolean, found {Kind(label)}");
+            return new SourceRecord(line, raw, text.GetString(), textB, parsed, null, null);
+        }
+    }
+
+    private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
+
+    private static IEnumerable<SourceRecord> ReadCsv(Stream stream, char separator)
+    {
+        var malformed = new Queue<CsvMalformedRecord>();
+        var options = new CsvReaderOptions
+        {
+            Separator = separator,
+            HasHeader = true,
+            AllowLineBreaksInQuotes = true,
+            TrackLineNumbers = true,
+            SkipEmptyLines = true,
+            MalformedData = CsvMalformedDataHandling.Skip,
+            FieldCountMismatch = CsvFieldCountHandling.Skip,
+            OnMalformedRecord = r => malformed.Enqueue(r),
+        };
+        using var csv = CsvReader.Create(stream, options, leaveOpen: true);
+        var headers = csv.Headers;
+        int textIndex = IndexOf(headers, "text"), labelIndex = IndexOf(headers, "label"), textBIndex = IndexOf(headers, "text_b");
+        if (textIndex < 0) textIndex = IndexOf(headers, "text_a");
+        string? missing = textIndex < 0 ? "no 'text' (or 'text_a') column" : labelIndex < 0 ? "no 'label' column" : null;
+        if (missing != null) missing += $" in the header ({string.Join(", ", headers.Select(h => "'" + h + "'"))})";
+
+        while (true)
+        {
+            bool more = csv.Read();
+            while (malformed.Count > 0)
+            {
+                var bad = malformed.Dequeue();
+                yield return SourceRecord.Rejected(bad.LineNumber, bad.RawRecord, RejectReason.MalformedCsv, MalformedDetail(bad.Reason));
+            }
+            if (!more) yield break;
+
+            long line = csv.LineNumber;
+            string raw = Encoding.UTF8.GetString(csv.RawRecord);
+            if (missing != null)
+            {
+                yield return SourceRecord.Rejected(line, raw, RejectReason.MissingField, missing);
+                continue;
+            }
+            string text = csv.GetString(textIndex);
+            string? textB = textBIndex >= 0 ? csv.GetString(textBIndex) : null;
+            string label = csv.GetString(labelIndex);
+            yield return new SourceRecord(line, raw, text, string.IsNullOrEmpty(textB) ? null : textB, new RawLabel(label, IsNumber: false), null, null);
+        }
+    }
+
+    private static int IndexOf(IReadOnlyList<string> headers, string name)
+    {
+        for (int i = 0; i < headers.Count; i++)
+            if (string.Equals(headers[i].Trim(), name, StringComparison.OrdinalIgnoreCase)) return i;
+        return -1;
+    }
+
+    private static string MalformedDetail(CsvMalformedReason reason) => reason switch
+    {
+        CsvMalformedReason.FieldCountMismatch => "the record has a different number of fields than the header",
+        CsvMalformedReason.StrayQuote => "a quote inside an unquoted field",
+        CsvMalformedReason.TextAfterClosingQuote => "text after the closing quote of a field",
+        CsvMalformedReason.UnterminatedQuote => "a quoted field is never closed",
+        _ => "malformed CSV (" + reason + ")",
+    };
+
+    /// <summary>The bytes already peeked, then the rest of the stream.</summary>
+    private sealed class ConcatenatedStream(byte[] head, Stream tail) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_position < head.Length)
+            {
+                int n = Math.Min(buffer.Length, head.Length - _position);
+                head.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+            return tail.Read(buffer);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) tail.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using PredGen.Shared.Data;
+using PredGen.Shared.Storage;
+
+namespace PredGen.Shared.Tests;
+
+public sealed class DatasetPreparerTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "predgen-prepare-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly FileSystemArtifactStore _store;
+
+    public DatasetPreparerTests() => _store = new FileSystemArtifactStore(_root);
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static string Review(int i) => $"review {i}: the film was {(i % 2 == 0 ? "wonderful" : "dull")}";
+
+    private static string Json(string text, object label) =>
+        JsonSerializer.Serialize(new Dictionary<string, object> { ["text"] = text, ["label"] = label });
+
+    private async Task<string> UploadAsync(string file, string content)
+    {
+        string path = BlobLayout.Dataset("reviews", file);
+        await _store.WriteTextAsync(path, content);
+        return path;
+    }
+
+    private async Task<List<string>> ReadLinesAsync(string path) =>
+        ((await _store.ReadTextAsync(path)) ?? throw new FileNotFoundException(path)).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+
+    private async Task<List<RejectedRow>> RejectedAsync(string runId) =>
+        (await ReadLinesAsync(BlobLayout.Rejected("reviews", runId))).Select(RejectedRow.FromJsonLine).ToList();
+
+    private async Task<int> PreparedCountAsync(string runId)
+    {
+        int n = 0;
+        foreach (var split in DatasetSplit.All) n += (await ReadLinesAsync(BlobLayout.Prepared("reviews", runId, split))).Count;
+        return n;
+    }
+
+    private async Task<string> HashOutputsAsync(string runId)
+    {
+        var all = new StringBuilder();
+        foreach (var path in await _store.ListAsync(BlobLayout.Run("reviews", runId) + "/prepared/"))
+            all.Append(path[path.LastIndexOf('/')..]).Append('=').Append(Convert.ToHexString(SHA256.HashData((await _store.ReadAsync(path))!.Content.ToArray()))).Append('\n');
+        return all.ToString();
+    }
+
+    [Theory]
+    [InlineData("empty.csv", "")]
+    [InlineData("empty.jsonl", "")]
+    [InlineData("header-only.csv", "text,label\n")]
+    [InlineData("blank-lines.jsonl", "\n\n   \n")]
+    public async Task An_empty_file_fails_naming_the_file_and_still_writes_stats_and_an_empty_rejected_file(string file, string content)
+    {
+        string path = await UploadAsync(file, content);
+
+        var e = await Assert.ThrowsAsync<DatasetRejectedException>(() => DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path));
+
+        Assert.Contains("datasets/reviews/" + file, e.Message, StringComparison.Ordinal);
+        Assert.Contains("no data rows", e.Message, StringComparison.Ordinal);
+        var stats = DatasetStats.FromJson((await _store.ReadTextAsync(BlobLayout.PreparedStats("reviews", "r1")))!);
+        Assert.Equal(0, stats.InputRows);
+        Assert.Equal(e.Message, stats.Failure);
+        Assert.Empty(await RejectedAsync("r1"));
+        Assert.False(await _store.ExistsAsync(BlobLayout.Prepared("reviews", "r1", DatasetSplit.Train)));
+    }
+
+    [Fact]
+    public async Task A_file_with_30_percent_malformed_rows_succeeds_and_reports_every_rejected_row_with_its_line_and_reason()
+    {
+        // 100 rows: 70 good, 30 bad of six kinds (5 each), in a fixed interleaving.
+        string[] bad =
+        [
+            "{\"text\": \"unterminated", // malformed_json
+            "[1, 2, 3]",                 // malformed_json (not an object)
+            "{\"label\": \"pos\"}",      // missing_field (no text)
+            "{\"text\": 42, \"label\": \"pos\"}", // wrong_type
+            "{\"text\": \"   \", \"label\": \"neg\"}", // empty_text
+            "{\"text\": \"no label here {0}\", \"label\": \"\"}", // empty_label
+        ];
+        var lines = new List<string>();
+        var expectedBadLines = new Dictionary<int, string>();
+        int good = 0, badCount = 0;
+        for (int line = 1; line <= 100; line++)
+        {
+            if (line % 10 is 3 or 6 or 9 && badCount < 30)
+            {
+                string template = bad[badCount % bad.Length];
+                lines.Add(template.Replace("{0}", line.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
+                expectedBadLines[line] = template;
+                badCount++;
+            }
+            else lines.Add(Json(Review(good), good++ % 2 == 0 ? "pos" : "neg"));
+        }
+        Assert.Equal((70, 30), (good, badCount));
+        string path = await UploadAsync("malformed.jsonl", string.Join("\n", lines) + "\n");
+
+        var prepared = await DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path);
+
+        var rejected = await RejectedAsync("r1");
+        Assert.Equal(30, rejected.Count);
+        Assert.Equal(70, prepared.TrainRows + prepared.ValidationRows + prepared.TestRows);
+        Assert.Equal(100, prepared.Stats!.InputRows);
+        Assert.Equal(100, await PreparedCountAsync("r1") + rejected.Count); // nothing lost
+        Assert.Equal(expectedBadLines.Keys.Order(), rejected.Select(r => (int)r.Line));
+        Assert.All(rejected, r => Assert.Equal(lines[(int)r.Line - 1], r.Raw));
+        Assert.All(rejected, r => Assert.Equal(path, r.File));
+        Assert.Equal(new Dictionary<string, int>
+        {
+            [RejectReason.EmptyLabel] = 5, [RejectReason.EmptyText] = 5, [RejectReason.MalformedJson] = 10,
+            [RejectReason.MissingField] = 5, [RejectReason.WrongType] = 5,
+        }, prepared.RejectedByReason);
+        Assert.Equal(TaskKind.Classification, prepared.Kind);
+        Assert.Equal(["neg", "pos"], prepared.Labels);
+    }
+
+    [Fact]
+    public async Task A_file_with_a_single_class_fails_naming_the_file_and_the_class_and_loses_no_row()
+    {
+        var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), "positive")).Append("{broken").ToList();
+        string path = await UploadAsync("one-class.jsonl", string.Join("\n", lines));
+
+        var e = await Assert.ThrowsAsync<DatasetRejectedException>(() => DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path));
+
+        Assert.Contains("datasets/reviews/one-class.jsonl", e.Message, StringComparison.Ordinal);
+        Assert.Contains("at least two classes", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'positive'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("malformed_json: 1", e.Message, StringComparison.Ordinal);
+        Assert.Equal((41, 0, 1, 40), (e.Stats!.InputRows, e.Stats.PreparedRows, e.Stats.RejectedRows, e.Stats.UnsplitRows));
+        Assert.Single(await RejectedAsync("r1"));
+    }
+
+    [Fact]
+    public async Task Too_few_usable_rows_fail_with_the_counts_by_reason()
+    {
+        var lines = Enumerable.Range(0, 6).Select(i => Json(Review(i), i % 2 == 0 ? "pos" : "neg")).Concat(["oops", "oops"]).ToList();
+        string path = await UploadAsync("tiny.jsonl", string.Join("\n", lines));
+
+        var e = await Assert.ThrowsAsync<DatasetRejectedException>(() => DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path));
+
+        Assert.Contains("datasets/reviews/tiny.jsonl: too few usable rows: 6, at least 10", e.Message, StringComparison.Ordinal);
+        Assert.Contains("8 row(s) read, 6 usable, 2 rejected (malformed_json: 2)", e.Message, StringComparison.Ordinal);
+        Assert.Contains(BlobLayout.Rejected("reviews", "r1"), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_same_input_twice_gives_byte_identical_outputs()
+    {
+        string content = string.Join("\n", Enumerable.Range(0, 300).Select(i => Json(Review(i), i % 3 == 0 ? "neg" : "pos")));
+        string path = await UploadAsync("same.jsonl", content);
+
+        await DatasetPreparer.PrepareAsync(_store, "reviews", "first", path);
+        await DatasetPreparer.PrepareAsync(_store, "reviews", "second", path);
+
+        string first = await HashOutputsAsync("first");
+        Assert.Equal(5, first.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // 3 splits + stats + rejected
+        Assert.Equal(first, await HashOutputsAsync("second"));
+    }
+
+    [Fact]
+    public void Adding_rows_never_moves_an_existing_row_to_another_split()
+    {
+        string Rows(int n) => string.Join("\n", Enumerable.Range(0, n).Select(i => Json(Review(i), i % 2 == 0 ? "pos" : "neg")));
+        var before = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(Rows(200))), "a.jsonl");
+        var after = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(Rows(1000))), "a.jsonl");
+
+        var splitBefore = before.Splits.SelectMany(kv => kv.Value.Select(r => (r.Id, kv.Key))).ToDictionary(x => x.Id, x => x.Key);
+        var splitAfter = after.Splits.SelectMany(kv => kv.Value.Select(r => (r.Id, kv.Key))).ToDictionary(x => x.Id, x => x.Key);
+        Assert.Equal(200, splitBefore.Count);
+        Assert.Equal(1000, splitAfter.Count);
+        Assert.All(splitBefore, kv => Assert.Equal(kv.Value, splitAfter[kv.Key]));
+        // And the buckets follow the fractions (80/10/10) within sampling noise.
+        Assert.InRange(after.Stats.Splits[DatasetSplit.Train].Rows, 750, 850);
+        Assert.InRange(after.Stats.Splits[DatasetSplit.Test].Rows, 65, 135);
+    }
+
+    [Fact]
+    public async Task Csv_and_jsonl_with_the_same_rows_prepare_to_identical_splits_including_quotes_commas_and_newlines()
+    {
+        var rows = Enumerable.Range(0, 60).Select(i => (Text: (i % 5) switch
+        {
+            0 => $"plain {i}",
+            1 => $"with, comma {i}",
+            2 => $"with \"quotes\" {i}",
+            3 => $"two\nlines {i}",
+            _ => $"ünïcödé ✓ {i}",
+        }, Label: i % 2 == 0 ? "pos" : "neg")).ToList();
+        static string Csv(string s) => "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        string csv = "text,label\r\n" + string.Concat(rows.Select(r => Csv(r.Text) + "," + r.Label + "\r\n"));
+        string jsonl = string.Join("\n", rows.Select(r => Json(r.Text, r.Label)));
+
+        await DatasetPreparer.PrepareAsync(_store, "reviews", "csv", await UploadAsync("d.csv", csv));
+        await DatasetPreparer.PrepareAsync(_store, "reviews", "jsonl", await UploadAsync("d.jsonl", jsonl));
+
+        foreach (var split in DatasetSplit.All)
+            Assert.Equal(await _store.ReadTextAsync(BlobLayout.Prepared("reviews", "jsonl", split)), await _store.ReadTextAsync(BlobLayout.Prepared("reviews", "csv", split)));
+        Assert.Equal(60, await PreparedCountAsync("csv"));
+        var all = DatasetSplit.All.SelectMany(s => PreparedRow.ReadJsonl(Path.Combine(_root, BlobLayout.Prepared("reviews", "csv", s)))).ToList();
+        Assert.Contains(all, r => r.Text == "two\nlines 3");
+        Assert.Contains(all, r => r.Text == "with \"quotes\" 2");
+    }
+
+    [Fact]
+    public void Malformed_csv_records_are_rejected_with_the_line_where_they_start_counting_embedded_newlines()
+    {
+        string csv = string.Join("\n",
+            "text,label",                 // line 1
+            "\"first\nsecond\",pos",      // lines 2-3
+            "too,many,fields",            // line 4: field count
+            "ok row,neg",                 // line 5
+            "bad \"quote,pos",            // line 6: stray quote
+            "\"closed\" trailing,neg",     // line 7: text after closing quote
+            "last,pos");                  // line 8
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "x.csv", new DatasetPreparationOptions { MinRows = 1, MinExamplesPerClass = 1 });
+
+        Assert.Equal([(4L, RejectReason.MalformedCsv), (6L, RejectReason.MalformedCsv), (7L, RejectReason.MalformedCsv)], output.Rejected.Select(r => (r.Line, r.Reason)));
+        Assert.Equal("too,many,fields", output.Rejected[0].Raw);
+        Assert.Equal(6, output.Stats.InputRows);
+        Assert.Equal(3, output.Stats.PreparedRows + output.Stats.UnsplitRows);
+    }
+
+    [Fact]
+    public void Duplicates_keep_the_first_row_and_conflicting_labels_reject_every_occurrence()
+    {
+        var lines = new List<string> { Json("same", "pos"), Json("same", "pos"), Json("clash", "pos"), Json("clash", "neg") };
+        lines.AddRange(Enumerable.Range(0, 40).Select(i => Json(Review(i), i % 2 == 0 ? "pos" : "neg")));
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "d.jsonl");
+
+        Assert.Equal([(2L, RejectReason.Duplicate), (3L, RejectReason.ConflictingLabels), (4L, RejectReason.ConflictingLabels)], output.Rejected.Select(r => (r.Line, r.Reason)));
+        Assert.Contains("line 1", output.Rejected[0].Detail, StringComparison.Ordinal);
+        Assert.Single(output.Splits.Values.SelectMany(s => s), r => r.Text == "same");
+        Assert.DoesNotContain(output.Splits.Values.SelectMany(s => s), r => r.Text == "clash");
+    }
+
+    [Fact]
+    public void Numeric_labels_make_a_regression_task_with_an_inferred_number_format_and_non_finite_labels_are_rejected()
+    {
+        var lines = Enumerable.Range(0, 50).Select(i => Json(Review(i), Math.Round(i * 0.37 - 3, 2))).ToList();
+        lines.Add("{\"text\":\"nan label\",\"label\":\"NaN\"}");
+        lines.Add("{\"text\":\"inf label\",\"label\":\"-Infinity\"}");
+        lines.Add("{\"text\":\"string number\",\"label\":\"4.5\"}");
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "d.jsonl");
+
+        Assert.Equal(TaskKind.Regression, output.Stats.Kind);
+        Assert.Equal("inferred", output.Stats.KindSource);
+        Assert.Equal(new NumberFormat(HasSign: true, IntegerDigits: 2, Decimals: 2), output.Stats.NumberFormat);
+        Assert.Equal([RejectReason.NonFiniteLabel, RejectReason.NonFiniteLabel], output.Rejected.Select(r => r.Reason));
+        Assert.Equal(51, output.Stats.PreparedRows);
+        var values = output.Splits.Values.SelectMany(s => s).Select(r => r.Value!.Value).ToList();
+        Assert.Equal(-3, values.Min(), 9);
+        Assert.Contains(4.5, values);
+        var train = output.Stats.Splits[DatasetSplit.Train].Values!;
+        Assert.InRange(train.Mean, train.Min, train.Max);
+    }
+
+    [Fact]
+    public void Told_classification_keeps_numeric_labels_as_classes_and_told_regression_rejects_words()
+    {
+        var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), i % 2)).Append(Json("worded", "high")).ToList();
+        byte[] bytes = Encoding.UTF8.GetBytes(string.Join("\n", lines));
+
+        var classification = DatasetPreparer.Prepare(new MemoryStream(bytes), "d.jsonl", new DatasetPreparationOptions { Kind = TaskKind.Classification });
+        var regression = DatasetPreparer.Prepare(new MemoryStream(bytes), "d.jsonl", new DatasetPreparationOptions { Kind = TaskKind.Regression });
+
+        Assert.Equal(["0", "1"], classification.Stats.Labels);
+        Assert.Equal([RejectReason.RareClass], classification.Rejected.Select(r => r.Reason)); // "high" has 1 example
+        Assert.Equal([RejectReason.NonNumericLabel], regression.Rejected.Select(r => r.Reason));
+        Assert.Equal("given", regression.Stats.KindSource);
+    }
+
+    [Fact]
+    public void Sentence_pairs_read_text_a_and_text_b_and_the_pair_is_the_duplicate_key()
+    {
+        string csv = "text_a,text_b,label\n" + string.Concat(Enumerable.Range(0, 30).Select(i => "premise " + (i % 15) + ",hypothesis " + i + "," + (i % 2 == 0 ? "entail" : "contradict") + "\n"));
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "pairs.csv");
+
+        Assert.Empty(output.Rejected);
+        Assert.Equal(30, output.Stats.RowsWithTextB);
+        Assert.All(output.Splits.Values.SelectMany(s => s), r => Assert.StartsWith("hypothesis", r.TextB, StringComparison.Ordinal));
+    }
+}
