@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PredGen.Shared.Data;
+using PredGen.Training.Methods;
+using PredGen.Training.Runtime;
+
+namespace PredGen.Training.Benchmarks;
+
+/// <summary>The budget every method gets on every task: the paper's protocol (same base, same steps, same
+/// fine-tuning mode, the best learning rate of the same grid chosen on validation), scaled to a 2-core CPU.</summary>
+public sealed record PaperBenchmarkOptions
+{
+    public IReadOnlyList<string> Tasks { get; init; } = ["spam", "sotu-year", "sotu-party", "syllables"];
+    public IReadOnlyList<MethodKind> Methods { get; init; } = [MethodKind.Predictor, MethodKind.Generator, MethodKind.PredGen];
+    public int Seeds { get; init; } = 3;
+    public IReadOnlyList<double> LearningRates { get; init; } = [1e-3, 3e-3];
+    public int Steps { get; init; } = 40;
+    public int BatchSize { get; init; } = 8;
+    public FineTuning FineTuning { get; init; } = FineTuning.Full;
+    public int LoraRank { get; init; } = 8;
+    public int MaxPromptTokens { get; init; } = 96;
+    /// <summary>Rows used per split (0 = all of the data folder's split).</summary>
+    public int TrainRows { get; init; }
+    public int ValidationRows { get; init; } = 30;
+    public int TestRows { get; init; } = 50;
+    public int LatencyRows { get; init; } = 8;
+    public string DataDirectory { get; init; } = Path.Combine("data", "demo");
+    public string BaseModelDirectory { get; init; } = Path.Combine("models", "base");
+    public string OutDirectory { get; init; } = Path.Combine("runs", "bench-paper");
+    public TorchOptions Torch { get; init; } = new() { Device = "cpu" };
+}
+
+public sealed record RunResult(
+    [property: JsonPropertyName("task")] string Task,
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("learning_rate")] double LearningRate,
+    [property: JsonPropertyName("seed")] int Seed,
+    [property: JsonPropertyName("validation_score")] double ValidationScore,
+    [property: JsonPropertyName("test")] Metrics Test,
+    [property: JsonPropertyName("train_seconds")] double TrainSeconds,
+    [property: JsonPropertyName("latency_ms")] double LatencyMs);
+
+public sealed record MethodSummary(
+    [property: JsonPropertyName("task")] string Task,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("learning_rate")] double LearningRate,
+    [property: JsonPropertyName("seeds")] int Seeds,
+    [property: JsonPropertyName("metrics")] IReadOnlyDictionary<string, MeanStd> Metrics,
+    [property: JsonPropertyName("train_seconds")] double TrainSeconds,
+    [property: JsonPropertyName("latency_ms")] double LatencyMs,
+    [property: JsonPropertyName("runs")] IReadOnlyList<RunResult> Runs);
+
+public sealed record MeanStd([property: JsonPropertyName("mean")] double Mean, [property: JsonPropertyName("std")] double Std)
+{
+    public static MeanStd Of(IReadOnlyList<double> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        double mean = values.Average();
+        double std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
+        return new MeanStd(mean, std);
+    }
+
+    public string Format(string format) => $"{Mean.ToString(format, CultureInfo.InvariantCulture)} ± {Std.ToString(format, CultureInfo.InvariantCulture)}";
+}
+
+public sealed record PaperBenchmarkReport(
+    [property: JsonPropertyName("options")] PaperBenchmarkOptions Options,
+    [property: JsonPropertyName("summaries")] IReadOnlyList<MethodSummary> Summaries,
+    [property: JsonPropertyName("ordering")] IReadOnlyDictionary<string, string> Ordering,
+    [property: JsonPropertyName("wall_seconds")] double WallSeconds);
+
+/// <summary>
+/// `predgen bench paper`: Predictor, Generator and PredGen fine-tuned from one base on each task. Learning rate: for
+/// each (task, method) every grid value is trained with the first seed and the best validation score wins; the other
+/// seeds then run at that rate. Every run lands in {out}/{task}/{method}/lr{lr}/seed{seed}/ and is skipped when its
+/// result.json exists, so an interrupted bench resumes where it stopped.
+/// </summary>
+public static class PaperBenchmark
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static PaperBenchmarkReport Run(PaperBenchmarkOptions options, TextWriter? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var clock = Stopwatch.StartNew();
+        var summaries = new List<MethodSummary>();
+        foreach (var task in options.Tasks)
+        {
+            string dataDir = SubsetData(options, task);
+            var kind = PreparedRow.ReadJsonl(Path.Combine(dataDir, "train.jsonl"))[0].Kind;
+            foreach (var method in options.Methods)
+            {
+                var firstSeed = options.LearningRates.Select(lr => RunOne(options, task, kind, dataDir, method, lr, 1, log)).ToList();
+                var best = firstSeed.OrderByDescending(r => r.ValidationScore).ThenBy(r => r.LearningRate).First();
+                var runs = new List<RunResult> { best };
+                for (int seed = 2; seed <= options.Seeds; seed++) runs.Add(RunOne(options, task, kind, dataDir, method, best.LearningRate, seed, log));
+                summaries.Add(Summarize(task, kind, method, best.LearningRate, runs));
+            }
+        }
+        var ordering = summaries.GroupBy(s => s.Task).ToDictionary(g => g.Key, g => Ordering(g.ToList()));
+        return new PaperBenchmarkReport(options, summaries, ordering, Math.Round(clock.Elapsed.TotalSeconds, 1));
+    }
+
+    /// <summary>The first N rows of each split (the demo splits are already in a fixed random order).</summary>
+    private static string SubsetData(PaperBenchmarkOptions options, string task)
+    {
+        string source = Path.Combine(options.DataDirectory, task);
+        string target = Path.Combine(options.OutDirectory, task, "data");
+        Directory.CreateDirectory(target);
+        foreach (var (split, cap) in new[] { ("train", options.TrainRows), ("validation", options.ValidationRows), ("test", options.TestRows) })
+        {
+            var rows = PreparedRow.ReadJsonl(Path.Combine(source, split + ".jsonl"));
+            PreparedRow.WriteJsonl(Path.Combine(target, split + ".jsonl"), cap > 0 ? rows.Take(cap) : rows);
+        }
+        return target;
+    }
+
+    private static RunResult RunOne(PaperBenchmarkOptions options, string task, TaskKind kind, string dataDir, MethodKind method, double lr, int seed, TextWriter? log)
+    {
+        string runDir = Path.Combine(options.OutDirectory, task, method.ToString().ToLowerInvariant(),
+            "lr" + lr.ToString("G3", CultureInfo.InvariantCulture), "seed" + seed.ToString(CultureInfo.InvariantCulture));
+        string resultPath = Path.Combine(runDir, "result.json");
+        if (File.Exists(resultPath)) return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(resultPath))!;
+        var train = new TrainOptions
+        {
+            Method = method,
+            TaskKind = kind,
+            Seed = seed,
+            MaxSteps = options.Steps,
+            BatchSize = options.BatchSize,
+            LearningRate = lr,
+            FineTuning = options.FineTuning,
+            LoraRank = options.LoraRank,
+            LoraAlpha = 2.0 * options.LoraRank,
+            MaxPromptTokens = options.MaxPromptTokens,
+            EvalEvery = options.Steps,
+            EarlyStoppingPatience = 0,
+            CheckpointEvery = options.Steps,
+            MaxValidationRows = 0,
+            Torch = options.Torch,
+        };
+        log?.WriteLine($"{task} {method} lr {lr.ToString("G3", CultureInfo.InvariantCulture)} seed {seed} ...");
+        var result = Trainer.Train(train, dataDir, options.BaseModelDirectory, runDir);
+        double latency = MeasureLatency(result.ModelDirectory, PreparedRow.ReadJsonl(Path.Combine(dataDir, "test.jsonl")).Take(options.LatencyRows).ToList(), options.Torch);
+        var run = new RunResult(task, method.ToString(), lr, seed, result.Validation?.Score ?? double.NegativeInfinity, result.Test,
+            Math.Round(result.TrainSeconds, 1), Math.Round(latency, 2));
+        File.WriteAllText(resultPath, JsonSerializer.Serialize(run, Json));
+        // The fine-tuned weights are not needed once scored: keep the bench folder small.
+        foreach (var dir in new[] { result.ModelDirectory, Path.Combine(runDir, Trainer.CheckpointsDirectoryName) })
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        log?.WriteLine($"  test {Headline(run.Test)}  train {run.TrainSeconds:F0}s  latency {run.LatencyMs:F1} ms/example");
+        return run;
+    }
+
+    /// <summary>Milliseconds per example, one request at a time (the serving path's worst case), after one warm-up.</summary>
+    private static double MeasureLatency(string modelDir, List<PreparedRow> rows, TorchOptions torch)
+    {
+        if (rows.Count == 0) return double.NaN;
+        using var model = TrainedModel.Load(modelDir, torch);
+        var inputs = rows.Select(r => new TextInput(r.Text, r.TextB)).ToList();
+        model.Predict([inputs[0]], withProbabilities: false, withText: false);
+        var clock = Stopwatch.StartNew();
+        foreach (var input in inputs) model.Predict([input], withProbabilities: false, withText: false);
+        return clock.Elapsed.TotalMilliseconds / inputs.Count;
+    }
+
+    private static MethodSummary Summarize(string task, TaskKind kind, MethodKind method, double lr, List<RunResult> runs)
+    {
+        var metrics = new Dictionary<string, MeanStd>(StringComparer.Ordinal);
+        void Add(string name, Func<Metrics, double?> pick)
+        {
+            var values = runs.Select(r => pick(r.Test)).Where(v => v.HasValue && double.IsFinite(v.Value)).Select(v => v!.Value).ToList();
+            if (values.Count > 0) metrics[name] = MeanStd.Of(values);
+        }
+        if (kind == TaskKind.Classification)
+        {
+            Add("accuracy", m => m.Accuracy);
+            Add("macro_f1", m => m.MacroF1);
+        }
+        else
+        {
+            Add("mse", m => m.Mse);
+            Add("mae", m => m.Mae);
+            Add("pearson", m => m.Pearson);
+        }
+        return new MethodSummary(task, kind == TaskKind.Classification ? "classification" : "regression", method.ToString(), lr, runs.Count, metrics,
+            Math.Round(runs.Average(r => r.TrainSeconds), 1), Math.Round(runs.Average(r => r.LatencyMs), 2), runs);
+    }
+
+    /// <summary>Methods from best to worst on the primary metric (accuracy, or MSE lower-is-better), e.g. "PredGen > Generator > Predictor".</summary>
+    private static string Ordering(List<MethodSummary> summaries)
+    {
+        bool classification = summaries[0].Kind == "classification";
+        string key = classification ? "accuracy" : "mse";
+        var ordered = summaries.Where(s => s.Metrics.ContainsKey(key))
+            .OrderBy(s => classification ? -s.Metrics[key].Mean : s.Metrics[key].Mean).Select(s => s.Method);
+        return string.Join(" > ", ordered);
+    }
+
+    private static string Headline(Metrics m) => m.Kind == TaskKind.Classification
+        ? string.Create(CultureInfo.InvariantCulture, $"accuracy {m.Accuracy:F3} macro-F1 {m.MacroF1:F3}")
+        : string.Create(CultureInfo.InvariantCulture, $"MSE {m.Mse:G4} MAE {m.Mae:G4} Pearson {m.Pearson:F3}");
+
+    /// <summary>The results page: the table, the command, the machine, and whether the paper's ordering holds.</summary>
+    public static string Markdown(PaperBenchmarkReport report, string command, string machine)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var ci = CultureInfo.InvariantCulture;
+        var o = report.Options;
+        var md = new StringBuilder();
+        md.AppendLine(ci, $"Command: `{command}`");
+        md.AppendLine();
+        md.AppendLine(ci, $"Machine: {machine}. Wall time of the whole bench: {report.WallSeconds / 60:F1} min.");
+        md.AppendLine();
+        md.AppendLine(ci, $"Budget, identical for every method: base `{o.BaseModelDirectory}`, {o.Steps} steps of batch {o.BatchSize}, " +
+            $"{(o.FineTuning == FineTuning.Full ? "full fine-tuning" : $"LoRA rank {o.LoraRank}")}, prompts cut to {o.MaxPromptTokens} byte tokens, " +
+            $"learning rate chosen on validation from {{{string.Join(", ", o.LearningRates.Select(l => l.ToString("G3", ci)))}}} with seed 1, " +
+            $"then seeds 1..{o.Seeds} at that rate; data `{o.DataDirectory}` (train: {(o.TrainRows > 0 ? o.TrainRows.ToString(ci) : "all")} rows, " +
+            $"validation {o.ValidationRows}, test {o.TestRows}). Mean ± sample std over seeds; latency = one request at a time, ms per example.");
+        md.AppendLine();
+        md.AppendLine("| task | method | lr | accuracy | macro-F1 | MSE | MAE | Pearson | train s | latency ms |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var s in report.Summaries)
+        {
+            string Cell(string name, string format) => s.Metrics.TryGetValue(name, out var v) ? v.Format(format) : "";
+            md.AppendLine(ci, $"| {s.Task} | {s.Method} | {s.LearningRate.ToString("G3", ci)} | {Cell("accuracy", "F3")} | {Cell("macro_f1", "F3")} | {Cell("mse", "G4")} | {Cell("mae", "G4")} | {Cell("pearson", "F3")} | {s.TrainSeconds:F0} | {s.LatencyMs:F1} |");
+        }
+        md.AppendLine();
+        md.AppendLine("Ordering on the primary metric (accuracy; MSE for regression), best first:");
+        md.AppendLine();
+        foreach (var (task, order) in report.Ordering) md.AppendLine(ci, $"- {task}: {order}");
+        return md.ToString();
+    }
+}
