@@ -77,35 +77,45 @@ public static class DatasetPreparer
     /// prepared/{split}.jsonl, stats.json and rejected.jsonl through it (BlobLayout.Prepared/PreparedStats/Rejected).
     /// When the data cannot be used, stats.json and rejected.jsonl are still written, then
     /// <see cref="DatasetRejectedException"/> is thrown with a message that names the file and the counts by reason.</summary>
+    /// <remarks>The file is read twice as a stream (once to decide, once to write), so memory holds one small entry per
+    /// distinct text and the output, never the input.</remarks>
     public static async Task<PreparedDataset> PrepareAsync(IArtifactStore store, string task, string runId, string datasetPath,
         DatasetPreparationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(datasetPath);
+        options ??= new DatasetPreparationOptions();
+        Validate(options);
         string statsPath = BlobLayout.PreparedStats(task, runId);
         string rejectedPath = BlobLayout.Rejected(task, runId);
 
-        PreparationOutput data;
-        await using (var stream = await store.OpenReadAsync(datasetPath, cancellationToken).ConfigureAwait(false)
-            ?? throw new FileNotFoundException($"{datasetPath}: no such dataset in {store.Location}", datasetPath))
-        {
-            data = Prepare(stream, datasetPath, options, rejectedPath, cancellationToken);
-        }
+        async Task<Stream> OpenAsync() => await store.OpenReadAsync(datasetPath, cancellationToken).ConfigureAwait(false)
+            ?? throw new FileNotFoundException($"{datasetPath}: no such dataset in {store.Location}", datasetPath);
+
+        var format = options.Format ?? DatasetRecordReader.FormatFromExtension(datasetPath);
+        if (format == null)
+            await using (var sniff = await OpenAsync().ConfigureAwait(false)) format = DatasetRecordReader.Sniff(sniff);
+        Analysis analysis;
+        await using (var first = await OpenAsync().ConfigureAwait(false))
+            analysis = Analyze(first, format.Value, datasetPath, options, rejectedPath, cancellationToken);
+        using var sink = new JsonLinesSink();
+        await using (var second = await OpenAsync().ConfigureAwait(false))
+            Emit(second, datasetPath, options, analysis, sink, cancellationToken);
 
         var splitPaths = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (data.Stats.Failure == null)
+        if (analysis.Stats.Failure == null)
         {
             foreach (var split in DatasetSplit.All)
             {
                 string path = BlobLayout.Prepared(task, runId, split);
-                await store.WriteAsync(path, JsonLines(data.Splits[split].Select(r => r.ToJsonLine())), cancellationToken).ConfigureAwait(false);
+                await store.WriteAsync(path, sink.Content(split), cancellationToken).ConfigureAwait(false);
                 splitPaths[split] = path;
             }
         }
-        await store.WriteAsync(rejectedPath, JsonLines(data.Rejected.Select(r => r.ToJsonLine())), cancellationToken).ConfigureAwait(false);
-        await store.WriteAsync(statsPath, BinaryData.FromString(data.Stats.ToJson()), cancellationToken).ConfigureAwait(false);
+        await store.WriteAsync(rejectedPath, sink.Content(null), cancellationToken).ConfigureAwait(false);
+        await store.WriteAsync(statsPath, BinaryData.FromString(analysis.Stats.ToJson()), cancellationToken).ConfigureAwait(false);
 
-        var s = data.Stats;
+        var s = analysis.Stats;
         if (s.Failure != null) throw new DatasetRejectedException(s.Failure, s);
         return new PreparedDataset
         {
@@ -126,119 +136,24 @@ public static class DatasetPreparer
         };
     }
 
-    /// <summary>The pure preparation of one file read from <paramref name="input"/>; <paramref name="source"/> names it
-    /// in every message and rejected row. <paramref name="rejectedPath"/> only goes into the failure message.</summary>
+    /// <summary>The pure preparation of one file held in a seekable stream (read twice); <paramref name="source"/>
+    /// names it in every message and rejected row. <paramref name="rejectedPath"/> only goes into the failure message.</summary>
     public static PreparationOutput Prepare(Stream input, string source, DatasetPreparationOptions? options = null, string? rejectedPath = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentException.ThrowIfNullOrEmpty(source);
+        if (!input.CanSeek) throw new ArgumentException("the input must be seekable (it is read twice); PrepareAsync streams from a store", nameof(input));
         options ??= new DatasetPreparationOptions();
         Validate(options);
+        long start = input.Position;
+        Stream Rewind() { input.Position = start; return input; }
 
-        var format = options.Format ?? DatasetRecordReader.Detect(source, input, out input);
-        var rejected = new List<RejectedRow>();
-        var candidates = new List<SourceRecord>();
-        int inputRows = 0;
-        foreach (var record in DatasetRecordReader.Read(format, input))
-        {
-            if ((++inputRows & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
-            if (record.Reason != null) { rejected.Add(Reject(source, record, record.Reason, record.Detail!)); continue; }
-            string text = record.Text!.Trim();
-            if (text.Length == 0) { rejected.Add(Reject(source, record, RejectReason.EmptyText, "the text is empty")); continue; }
-            string label = record.Label!.Value.Text.Trim();
-            if (label.Length == 0) { rejected.Add(Reject(source, record, RejectReason.EmptyLabel, "the label is empty")); continue; }
-            candidates.Add(record with { Text = text, TextB = record.TextB?.Trim() is { Length: > 0 } b ? b : null, Label = record.Label.Value with { Text = label } });
-        }
-
-        // The kind: as given, or regression when every usable label is a number (docs/DATA.md).
-        string kindSource = options.Kind.HasValue ? "given" : "inferred";
-        int numeric = candidates.Count(c => c.Label!.Value.LooksNumeric);
-        TaskKind? kind = options.Kind ?? (candidates.Count == 0 ? null : numeric == candidates.Count ? TaskKind.Regression : TaskKind.Classification);
-
-        // Label values per kind.
-        var rows = new List<Row>(candidates.Count);
-        foreach (var c in candidates)
-        {
-            var label = c.Label!.Value;
-            bool isNumber = label.TryNumber(out double value);
-            if (isNumber && !double.IsFinite(value)) { rejected.Add(Reject(source, c, RejectReason.NonFiniteLabel, $"the label '{label.Text}' is not a finite number")); continue; }
-            if (kind == TaskKind.Regression && !isNumber) { rejected.Add(Reject(source, c, RejectReason.NonNumericLabel, $"regression needs a numeric label, found '{label.Text}'")); continue; }
-            byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(c.TextB == null ? c.Text! : c.Text + "\u001f" + c.TextB));
-            rows.Add(new Row(c, hash, kind == TaskKind.Regression ? null : label.Text, kind == TaskKind.Regression ? value : 0));
-        }
-
-        // Duplicates: the first occurrence of a text (+ text_b) wins; conflicting labels reject every occurrence.
-        var kept = new List<Row>(rows.Count);
-        var firstByKey = new Dictionary<string, Row>(StringComparer.Ordinal);
-        var conflicted = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var row in rows)
-        {
-            if (!firstByKey.TryGetValue(row.Key, out var first)) { firstByKey[row.Key] = row; continue; }
-            if (SameLabel(first, row)) rejected.Add(Reject(source, row.Record, RejectReason.Duplicate, $"same text as line {first.Record.Line} with the same label"));
-            else conflicted.Add(row.Key);
-        }
-        foreach (var row in rows)
-        {
-            if (conflicted.Contains(row.Key))
-            {
-                var first = firstByKey[row.Key];
-                bool isFirst = ReferenceEquals(first, row);
-                bool isDuplicateOfFirst = !isFirst && SameLabel(first, row);
-                // A later exact duplicate was already rejected as such; every other occurrence goes as a conflict.
-                if (!isDuplicateOfFirst)
-                    rejected.Add(Reject(source, row.Record, RejectReason.ConflictingLabels, $"the same text has different labels (first at line {first.Record.Line})"));
-            }
-            else if (ReferenceEquals(firstByKey[row.Key], row)) kept.Add(row);
-        }
-
-        // Classes too small to split.
-        if (kind == TaskKind.Classification)
-        {
-            var counts = kept.GroupBy(r => r.Label!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-            var rare = counts.Where(kv => kv.Value < options.MinExamplesPerClass).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
-            if (rare.Count > 0 && rare.Count < counts.Count)
-            {
-                foreach (var row in kept.Where(r => rare.Contains(r.Label!)))
-                    rejected.Add(Reject(source, row.Record, RejectReason.RareClass,
-                        $"class '{row.Label}' has {counts[row.Label!]} example(s), fewer than the {options.MinExamplesPerClass} needed to split it"));
-                kept.RemoveAll(r => rare.Contains(r.Label!));
-            }
-        }
-
-        rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
-        var splits = DatasetSplit.All.ToDictionary(s => s, _ => new List<Row>(), StringComparer.Ordinal);
-        foreach (var row in kept) splits[SplitOf(row.Hash, options.Fractions)].Add(row);
-
-        string? failure = Failure(source, format, inputRows, kept, splits, rejected, kind, numeric, candidates.Count, options, rejectedPath);
-        var labels = kind == TaskKind.Classification && kept.Count > 0 ? kept.Select(r => r.Label!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList() : null;
-        NumberFormat? numberFormat = kind == TaskKind.Regression && kept.Count > 0 ? NumberFormat.Infer(kept.Select(r => r.Value), options.MaxDecimals) : null;
-
-        var stats = new DatasetStats
-        {
-            Source = source,
-            Format = format,
-            Kind = kind,
-            KindSource = kindSource,
-            InputRows = inputRows,
-            PreparedRows = failure == null ? kept.Count : 0,
-            RejectedRows = rejected.Count,
-            UnsplitRows = failure == null ? 0 : kept.Count,
-            RejectedByReason = new SortedDictionary<string, int>(rejected.GroupBy(r => r.Reason).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal),
-            Splits = failure == null
-                ? DatasetSplit.All.ToDictionary(s => s, s => SplitStatsOf(splits[s], kind!.Value, labels), StringComparer.Ordinal)
-                : new Dictionary<string, SplitStats>(StringComparer.Ordinal),
-            Labels = labels,
-            NumberFormat = numberFormat,
-            TextLength = TextLengthStats.Of(kept.Select(r => r.Record.Text!.Length).ToList()),
-            RowsWithTextB = kept.Count(r => r.Record.TextB != null),
-            Fractions = options.Fractions,
-            Failure = failure,
-        };
-        var prepared = DatasetSplit.All.ToDictionary(
-            s => s,
-            s => failure == null ? (IReadOnlyList<PreparedRow>)splits[s].Select(r => r.ToPrepared()).ToList() : [],
-            StringComparer.Ordinal);
-        return new PreparationOutput(prepared, rejected, stats);
+        var format = options.Format ?? DatasetRecordReader.FormatFromExtension(source) ?? DatasetRecordReader.Sniff(Rewind());
+        var analysis = Analyze(Rewind(), format, source, options, rejectedPath, cancellationToken);
+        var sink = new ListSink();
+        Emit(Rewind(), source, options, analysis, sink, cancellationToken);
+        var splits = DatasetSplit.All.ToDictionary(s => s, s => (IReadOnlyList<PreparedRow>)sink.Rows(s), StringComparer.Ordinal);
+        return new PreparationOutput(splits, sink.Rejected, analysis.Stats);
     }
 
     /// <summary>The split of a row from its hash: the first 8 bytes of SHA-256(text [+ U+001F + text_b]) modulo
@@ -247,12 +162,12 @@ public static class DatasetPreparer
     public static string SplitOf(string text, string? textB, SplitFractions fractions)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return SplitOf(SHA256.HashData(Encoding.UTF8.GetBytes(textB == null ? text : text + "\u001f" + textB)), fractions);
+        ArgumentNullException.ThrowIfNull(fractions);
+        return SplitOf(Hash(text, textB).Bucket, fractions);
     }
 
-    private static string SplitOf(byte[] hash, SplitFractions fractions)
+    private static string SplitOf(ulong bucket, SplitFractions fractions)
     {
-        ulong bucket = BinaryPrimitives.ReadUInt64BigEndian(hash) % Buckets;
         if (bucket < (ulong)Math.Round(fractions.Train * Buckets)) return DatasetSplit.Train;
         if (bucket < (ulong)Math.Round((fractions.Train + fractions.Validation) * Buckets)) return DatasetSplit.Validation;
         return DatasetSplit.Test;
@@ -265,18 +180,258 @@ public static class DatasetPreparer
         if (o.MinRows < 1 || o.MinExamplesPerClass < 1) throw new ArgumentException("MinRows and MinExamplesPerClass must be at least 1", nameof(o));
     }
 
-    private static string? Failure(string source, DatasetFormat format, int inputRows, List<Row> kept, Dictionary<string, List<Row>> splits,
-        List<RejectedRow> rejected, TaskKind? kind, int numericLabels, int labelled, DatasetPreparationOptions options, string? rejectedPath)
+    // ---- one row ----------------------------------------------------------------------------------------------
+
+    /// <summary>A row that passed the per-row checks. Key: the first 16 bytes of the text hash (duplicate key);
+    /// Bucket: the first 8 bytes modulo 10,000 (split).</summary>
+    private readonly record struct Candidate(string Text, string? TextB, string Label, bool IsNumber, double Value, UInt128 Key, ulong Bucket, string Id);
+
+    private static (UInt128 Key, ulong Bucket, string Id) Hash(string text, string? textB)
     {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(textB == null ? text : text + "\u001f" + textB), hash);
+        ulong high = BinaryPrimitives.ReadUInt64BigEndian(hash), low = BinaryPrimitives.ReadUInt64BigEndian(hash[8..]);
+        return (new UInt128(high, low), high % Buckets, Convert.ToHexStringLower(hash[..8]));
+    }
+
+    /// <summary>The checks every row goes through, identical in both passes: structure, empty text, empty label,
+    /// non-finite label, and (when the caller said regression) a non-numeric label.</summary>
+    private static (string Reason, string Detail)? Check(SourceRecord record, TaskKind? givenKind, out Candidate candidate, out bool labelled)
+    {
+        candidate = default;
+        labelled = false;
+        if (record.Reason != null) return (record.Reason, record.Detail!);
+        string text = record.Text!.Trim();
+        if (text.Length == 0) return (RejectReason.EmptyText, "the text is empty");
+        var raw = record.Label!.Value;
+        string label = raw.Text.Trim();
+        if (label.Length == 0) return (RejectReason.EmptyLabel, "the label is empty");
+        labelled = true;
+        bool isNumber = (raw with { Text = label }).TryNumber(out double value);
+        if (isNumber && !double.IsFinite(value)) return (RejectReason.NonFiniteLabel, $"the label '{label}' is not a finite number");
+        if (givenKind == TaskKind.Regression && !isNumber) return (RejectReason.NonNumericLabel, $"regression needs a numeric label, found '{label}'");
+        string? textB = record.TextB?.Trim() is { Length: > 0 } b ? b : null;
+        var (key, bucket, id) = Hash(text, textB);
+        candidate = new Candidate(text, textB, label, isNumber, isNumber ? value : double.NaN, key, bucket, id);
+        return null;
+    }
+
+    // ---- pass 1: decide ---------------------------------------------------------------------------------------
+
+    /// <summary>What pass 1 learned about one distinct text (+ text_b): its first usable row and how later rows compare.</summary>
+    private sealed class TextEntry(long firstLine, string label, double value, int textLength, bool hasTextB, ulong bucket)
+    {
+        public long FirstLine { get; } = firstLine;
+        public string Label { get; } = label;
+        public double Value { get; } = value;
+        public int TextLength { get; } = textLength;
+        public bool HasTextB { get; } = hasTextB;
+        public ulong Bucket { get; } = bucket;
+        public int Count { get; set; } = 1;
+        /// <summary>Later rows whose label equals the first's as a string (classification) / as a number (regression).</summary>
+        public int SameString { get; set; }
+        public int SameNumber { get; set; }
+
+        public bool Conflicting(TaskKind kind) => kind == TaskKind.Regression ? SameNumber < Count - 1 : SameString < Count - 1;
+
+        public bool SameLabel(TaskKind kind, in Candidate c) =>
+            kind == TaskKind.Regression ? c.IsNumber && c.Value.Equals(Value) : string.Equals(c.Label, Label, StringComparison.Ordinal);
+    }
+
+    private sealed record Analysis(DatasetFormat Format, TaskKind? Kind, Dictionary<UInt128, TextEntry> Texts, HashSet<string> RareClasses, DatasetStats Stats);
+
+    private static Analysis Analyze(Stream input, DatasetFormat format, string source, DatasetPreparationOptions options, string? rejectedPath, CancellationToken cancellationToken)
+    {
+        var rejectedByReason = new Dictionary<string, int>(StringComparer.Ordinal);
+        var texts = new Dictionary<UInt128, TextEntry>();
+        var labelPool = new Dictionary<string, string>(StringComparer.Ordinal);
+        int inputRows = 0, labelled = 0, numeric = 0;
+        foreach (var record in DatasetRecordReader.Read(format, input))
+        {
+            if ((++inputRows & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
+            var rejection = Check(record, options.Kind, out var c, out bool hasLabel);
+            if (hasLabel)
+            {
+                labelled++;
+                if ((record.Label!.Value with { Text = record.Label.Value.Text.Trim() }).LooksNumeric) numeric++;
+            }
+            if (rejection is { } r) { Count(rejectedByReason, r.Reason); continue; }
+            if (!texts.TryGetValue(c.Key, out var entry))
+            {
+                if (!labelPool.TryGetValue(c.Label, out string? pooled)) labelPool[c.Label] = pooled = c.Label;
+                texts[c.Key] = new TextEntry(record.Line, pooled, c.Value, c.Text.Length, c.TextB != null, c.Bucket);
+                continue;
+            }
+            entry.Count++;
+            if (string.Equals(c.Label, entry.Label, StringComparison.Ordinal)) entry.SameString++;
+            if (c.IsNumber && c.Value.Equals(entry.Value)) entry.SameNumber++;
+        }
+
+        // The kind: as given, or regression when every usable label is a number (docs/DATA.md).
+        TaskKind? kind = options.Kind ?? (labelled == 0 ? null : numeric == labelled ? TaskKind.Regression : TaskKind.Classification);
+        var kept = new List<TextEntry>(texts.Count);
+        foreach (var entry in texts.Values)
+        {
+            var k = kind ?? TaskKind.Classification;
+            if (entry.Conflicting(k))
+            {
+                int same = k == TaskKind.Regression ? entry.SameNumber : entry.SameString;
+                Count(rejectedByReason, RejectReason.Duplicate, same);
+                Count(rejectedByReason, RejectReason.ConflictingLabels, entry.Count - same);
+            }
+            else
+            {
+                Count(rejectedByReason, RejectReason.Duplicate, entry.Count - 1);
+                kept.Add(entry);
+            }
+        }
+
+        // Classes too small to split (unless every class is: then the run fails on too few rows or one class).
+        var rare = new HashSet<string>(StringComparer.Ordinal);
+        if (kind == TaskKind.Classification)
+        {
+            var counts = kept.GroupBy(e => e.Label, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            rare = counts.Where(kv => kv.Value < options.MinExamplesPerClass).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
+            if (rare.Count == counts.Count) rare.Clear();
+            Count(rejectedByReason, RejectReason.RareClass, kept.Count(e => rare.Contains(e.Label)));
+            kept.RemoveAll(e => rare.Contains(e.Label));
+        }
+
+        var bySplit = DatasetSplit.All.ToDictionary(s => s, _ => new List<TextEntry>(), StringComparer.Ordinal);
+        foreach (var entry in kept) bySplit[SplitOf(entry.Bucket, options.Fractions)].Add(entry);
+        rejectedByReason = rejectedByReason.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        int rejected = rejectedByReason.Values.Sum();
+
+        string? failure = Failure(source, format, inputRows, kept, bySplit, rejectedByReason, kind, numeric, labelled, options, rejectedPath);
+        var labels = kind == TaskKind.Classification && kept.Count > 0 ? kept.Select(e => e.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList() : null;
+        NumberFormat? numberFormat = kind == TaskKind.Regression && kept.Count > 0 ? NumberFormat.Infer(kept.Select(e => e.Value), options.MaxDecimals) : null;
+        var stats = new DatasetStats
+        {
+            Source = source,
+            Format = format,
+            Kind = kind,
+            KindSource = options.Kind.HasValue ? "given" : "inferred",
+            InputRows = inputRows,
+            PreparedRows = failure == null ? kept.Count : 0,
+            RejectedRows = rejected,
+            UnsplitRows = failure == null ? 0 : kept.Count,
+            RejectedByReason = new SortedDictionary<string, int>(rejectedByReason, StringComparer.Ordinal),
+            Splits = failure == null
+                ? DatasetSplit.All.ToDictionary(s => s, s => SplitStatsOf(bySplit[s], kind!.Value, labels), StringComparer.Ordinal)
+                : new Dictionary<string, SplitStats>(StringComparer.Ordinal),
+            Labels = labels,
+            NumberFormat = numberFormat,
+            TextLength = TextLengthStats.Of(kept.Select(e => e.TextLength).ToList()),
+            RowsWithTextB = kept.Count(e => e.HasTextB),
+            Fractions = options.Fractions,
+            Failure = failure,
+        };
+        return new Analysis(format, kind, texts, rare, stats);
+    }
+
+    private static void Count(Dictionary<string, int> counts, string reason, int n = 1)
+    {
+        if (n != 0) counts[reason] = counts.GetValueOrDefault(reason) + n;
+    }
+
+    // ---- pass 2: write ----------------------------------------------------------------------------------------
+
+    private interface IPreparationSink
+    {
+        void Prepared(string split, PreparedRow row);
+        void Rejected(RejectedRow row);
+    }
+
+    private static void Emit(Stream input, string source, DatasetPreparationOptions options, Analysis analysis, IPreparationSink sink, CancellationToken cancellationToken)
+    {
+        var kind = analysis.Kind ?? TaskKind.Classification;
+        bool writeRows = analysis.Stats.Failure == null;
+        int n = 0;
+        foreach (var record in DatasetRecordReader.Read(analysis.Format, input))
+        {
+            if ((++n & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
+            if (Check(record, options.Kind, out var c, out _) is { } r) { sink.Rejected(new RejectedRow(source, record.Line, r.Reason, r.Detail, record.Raw)); continue; }
+            var entry = analysis.Texts[c.Key];
+            string? reason = null, detail = null;
+            if (entry.FirstLine != record.Line)
+            {
+                (reason, detail) = entry.SameLabel(kind, c)
+                    ? (RejectReason.Duplicate, $"same text as line {entry.FirstLine.ToString(CultureInfo.InvariantCulture)} with the same label")
+                    : (RejectReason.ConflictingLabels, $"the same text has different labels (first at line {entry.FirstLine.ToString(CultureInfo.InvariantCulture)})");
+            }
+            else if (entry.Conflicting(kind))
+                (reason, detail) = (RejectReason.ConflictingLabels, "the same text appears later with a different label");
+            else if (analysis.RareClasses.Contains(c.Label))
+                (reason, detail) = (RejectReason.RareClass, $"class '{c.Label}' has fewer than the {options.MinExamplesPerClass} examples needed to split it");
+            if (reason != null) { sink.Rejected(new RejectedRow(source, record.Line, reason, detail!, record.Raw)); continue; }
+            if (!writeRows) continue;
+            var row = kind == TaskKind.Classification ? PreparedRow.Classification(c.Id, c.Text, c.Label, c.TextB) : PreparedRow.Regression(c.Id, c.Text, c.Value, c.TextB);
+            sink.Prepared(SplitOf(c.Bucket, options.Fractions), row);
+        }
+    }
+
+    private sealed class ListSink : IPreparationSink
+    {
+        private readonly Dictionary<string, List<PreparedRow>> _rows = DatasetSplit.All.ToDictionary(s => s, _ => new List<PreparedRow>(), StringComparer.Ordinal);
+
+        public List<RejectedRow> Rejected { get; } = [];
+
+        public List<PreparedRow> Rows(string split) => _rows[split];
+
+        public void Prepared(string split, PreparedRow row) => _rows[split].Add(row);
+
+        void IPreparationSink.Rejected(RejectedRow row) => Rejected.Add(row);
+    }
+
+    /// <summary>JSON lines straight into UTF-8 buffers (no list of rows, no big string).</summary>
+    private sealed class JsonLinesSink : IPreparationSink, IDisposable
+    {
+        private readonly Dictionary<string, MemoryStream> _splits = DatasetSplit.All.ToDictionary(s => s, _ => new MemoryStream(), StringComparer.Ordinal);
+        private readonly MemoryStream _rejected = new();
+
+        public void Prepared(string split, PreparedRow row) => Append(_splits[split], row.ToJsonLine());
+
+        public void Rejected(RejectedRow row) => Append(_rejected, row.ToJsonLine());
+
+        private static void Append(MemoryStream buffer, string line)
+        {
+            int max = Encoding.UTF8.GetMaxByteCount(line.Length) + 1;
+            byte[]? rented = max > 4096 ? System.Buffers.ArrayPool<byte>.Shared.Rent(max) : null;
+            Span<byte> bytes = rented ?? stackalloc byte[4096];
+            int n = Encoding.UTF8.GetBytes(line, bytes);
+            bytes[n++] = (byte)'\n';
+            buffer.Write(bytes[..n]);
+            if (rented != null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        public void Dispose()
+        {
+            foreach (var buffer in _splits.Values) buffer.Dispose();
+            _rejected.Dispose();
+        }
+
+        public BinaryData Content(string? split)
+        {
+            var buffer = split == null ? _rejected : _splits[split];
+            return new BinaryData(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+        }
+    }
+
+    // ---- outcome ----------------------------------------------------------------------------------------------
+
+    private static string? Failure(string source, DatasetFormat format, int inputRows, List<TextEntry> kept, Dictionary<string, List<TextEntry>> splits,
+        Dictionary<string, int> rejectedByReason, TaskKind? kind, int numericLabels, int labelled, DatasetPreparationOptions options, string? rejectedPath)
+    {
+        int rejected = rejectedByReason.Values.Sum();
         string Summary()
         {
             var text = new StringBuilder();
-            text.Append(CultureInfo.InvariantCulture, $" {inputRows} row(s) read, {kept.Count} usable, {rejected.Count} rejected");
-            if (rejected.Count > 0)
-                text.Append(" (").Append(string.Join(", ", rejected.GroupBy(r => r.Reason).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
-                    .Select(g => $"{g.Key}: {g.Count().ToString(CultureInfo.InvariantCulture)}"))).Append(')');
+            text.Append(CultureInfo.InvariantCulture, $" {inputRows} row(s) read, {kept.Count} usable, {rejected} rejected");
+            if (rejected > 0)
+                text.Append(" (").Append(string.Join(", ", rejectedByReason.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+                    .Select(kv => $"{kv.Key}: {kv.Value.ToString(CultureInfo.InvariantCulture)}"))).Append(')');
             text.Append('.');
-            if (rejected.Count > 0 && rejectedPath != null) text.Append(" Rejected rows with line numbers: ").Append(rejectedPath).Append('.');
+            if (rejected > 0 && rejectedPath != null) text.Append(" Rejected rows with line numbers: ").Append(rejectedPath).Append('.');
             return text.ToString();
         }
 
@@ -291,7 +446,7 @@ public static class DatasetPreparer
         }
         if (kind == TaskKind.Classification)
         {
-            var classes = kept.Select(r => r.Label!).Distinct(StringComparer.Ordinal).ToList();
+            var classes = kept.Select(e => e.Label).Distinct(StringComparer.Ordinal).ToList();
             if (classes.Count < 2)
                 return $"{source}: classification needs at least two classes, but every usable row has the label '{classes[0]}'.{Summary()}";
         }
@@ -302,31 +457,7 @@ public static class DatasetPreparer
         return null;
     }
 
-    private static SplitStats SplitStatsOf(List<Row> rows, TaskKind kind, IReadOnlyList<string>? labels) => kind == TaskKind.Classification
+    private static SplitStats SplitStatsOf(List<TextEntry> rows, TaskKind kind, IReadOnlyList<string>? labels) => kind == TaskKind.Classification
         ? new SplitStats(rows.Count, labels!.ToDictionary(l => l, l => rows.Count(r => r.Label == l), StringComparer.Ordinal), null)
         : new SplitStats(rows.Count, null, ValueStats.Of(rows.Select(r => r.Value).ToList()));
-
-    private static bool SameLabel(Row a, Row b) => a.Label != null ? string.Equals(a.Label, b.Label, StringComparison.Ordinal) : a.Value.Equals(b.Value);
-
-    private static RejectedRow Reject(string source, SourceRecord record, string reason, string detail) => new(source, record.Line, reason, detail, record.Raw);
-
-    private static BinaryData JsonLines(IEnumerable<string> lines)
-    {
-        var buffer = new MemoryStream();
-        using (var writer = new StreamWriter(buffer, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" })
-            foreach (var line in lines) writer.WriteLine(line);
-        return new BinaryData(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
-    }
-
-    private sealed record Row(SourceRecord Record, byte[] Hash, string? Label, double Value)
-    {
-        public string Key { get; } = Convert.ToHexString(Hash);
-
-        /// <summary>The id is the text's hash prefix: stable across uploads, identical for CSV and JSONL input.</summary>
-        public PreparedRow ToPrepared()
-        {
-            string id = Key[..16].ToLowerInvariant();
-            return Label != null ? PreparedRow.Classification(id, Record.Text!, Label, Record.TextB) : PreparedRow.Regression(id, Record.Text!, Value, Record.TextB);
-        }
-    }
 }

@@ -25,28 +25,21 @@ internal sealed record SourceRecord(long Line, string Raw, string? Text, string?
 /// <summary>Reads the rows of a dataset file one at a time (the file is never held whole in memory).</summary>
 internal static class DatasetRecordReader
 {
-    public static DatasetFormat Detect(string fileName, Stream stream, out Stream readable)
+    /// <summary>The format an extension names, or null when it names none.</summary>
+    public static DatasetFormat? FormatFromExtension(string fileName) => Path.GetExtension(fileName).ToLowerInvariant() switch
     {
-        string extension = Path.GetExtension(fileName).ToLowerInvariant();
-        readable = stream;
-        switch (extension)
-        {
-            case ".jsonl" or ".ndjson" or ".json": return DatasetFormat.Jsonl;
-            case ".csv": return DatasetFormat.Csv;
-            case ".tsv" or ".tab": return DatasetFormat.Tsv;
-        }
-        // Unknown extension: a JSONL file starts with '{' (after a BOM or whitespace). Peek without consuming.
-        var buffered = new BufferedStream(stream, 1 << 16);
-        readable = buffered;
-        var peek = new MemoryStream();
+        ".jsonl" or ".ndjson" or ".json" => DatasetFormat.Jsonl,
+        ".csv" => DatasetFormat.Csv,
+        ".tsv" or ".tab" => DatasetFormat.Tsv,
+        _ => null,
+    };
+
+    /// <summary>Unknown extension: a JSONL file starts with '{' (after a byte order mark or whitespace).</summary>
+    public static DatasetFormat Sniff(Stream stream)
+    {
         int b;
-        while ((b = buffered.ReadByte()) >= 0)
-        {
-            peek.WriteByte((byte)b);
-            if (b is ' ' or '\t' or '\r' or '\n' or 0xEF or 0xBB or 0xBF) continue;
-            break;
-        }
-        readable = new ConcatenatedStream(peek.ToArray(), buffered);
+        while ((b = stream.ReadByte()) >= 0)
+            if (b is not (' ' or '\t' or '\r' or '\n' or 0xEF or 0xBB or 0xBF)) break;
         return b == '{' ? DatasetFormat.Jsonl : DatasetFormat.Csv;
     }
 
@@ -181,40 +174,4 @@ internal static class DatasetRecordReader
         CsvMalformedReason.UnterminatedQuote => "a quoted field is never closed",
         _ => "malformed CSV (" + reason + ")",
     };
-
-    /// <summary>The bytes already peeked, then the rest of the stream.</summary>
-    private sealed class ConcatenatedStream(byte[] head, Stream tail) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_position < head.Length)
-            {
-                int n = Math.Min(buffer.Length, head.Length - _position);
-                head.AsSpan(_position, n).CopyTo(buffer);
-                _position += n;
-                return n;
-            }
-            return tail.Read(buffer);
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) tail.Dispose();
-            base.Dispose(disposing);
-        }
-    }
 }

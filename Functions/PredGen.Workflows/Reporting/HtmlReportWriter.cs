@@ -235,7 +235,8 @@ internal static class HtmlReportWriter
             h.Append("<p class=\"note\">No test predictions were recorded.</p>\n</section>\n");
             return;
         }
-        h.Append("<p class=\"note\">Test split, best seed of each method. Rows: true label; columns: predicted label; shading: share of the row.</p>\n<div class=\"grid\">\n");
+        string grid = c.ConfusionMatrices.All(cm => cm.Labels.Count <= 4) ? "grid3" : "grid";
+        h.Append("<p class=\"note\">Test split, best seed of each method. Rows: true label; columns: predicted label; shading: share of the row.</p>\n<div class=\"").Append(grid).Append("\">\n");
         foreach (var cm in c.ConfusionMatrices)
         {
             h.Append("<div><h3>").Append(E($"{cm.Method} (seed {cm.Seed})")).Append("</h3>\n<table class=\"cm\">\n<thead><tr><th class=\"corner\">true \\ predicted</th>");
