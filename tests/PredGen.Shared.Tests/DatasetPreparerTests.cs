@@ -119,6 +119,50 @@ public sealed class DatasetPreparerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_csv_file_with_30_percent_malformed_rows_succeeds_and_reports_each_with_the_line_where_it_starts()
+    {
+        // 100 records, 30 bad of five kinds; every good record spans two lines (an embedded line break), so record
+        // numbers and line numbers differ and the reported line must be the physical one.
+        string[] bad =
+        [
+            "one,two,three",                 // malformed_csv: field count
+            "stray \"quote,pos",             // malformed_csv: a quote inside an unquoted field
+            "\"closed\" trailing,neg",        // malformed_csv: text after the closing quote
+            "\"   \",pos",                     // empty_text
+            "\"no label\",",                   // empty_label
+        ];
+        var lines = new List<string> { "text,label" };
+        var expected = new List<(long Line, string Reason)>();
+        int good = 0, badCount = 0;
+        for (int record = 1; record <= 100; record++)
+        {
+            if (record % 10 is 2 or 5 or 8 && badCount < 30)
+            {
+                string raw = bad[badCount % bad.Length];
+                expected.Add((lines.Sum(l => l.Split('\n').Length) + 1, (badCount % bad.Length) switch { < 3 => RejectReason.MalformedCsv, 3 => RejectReason.EmptyText, _ => RejectReason.EmptyLabel }));
+                lines.Add(raw);
+                badCount++;
+            }
+            else
+            {
+                lines.Add($"\"{Review(good)}\nsecond line\",{(good % 2 == 0 ? "pos" : "neg")}");
+                good++;
+            }
+        }
+        string content = string.Join("\n", lines) + "\n";
+        string path = await UploadAsync("malformed.csv", content);
+
+        var prepared = await DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path);
+
+        var rejected = await RejectedAsync("r1");
+        Assert.Equal((70, 30), (good, badCount));
+        Assert.Equal(expected, rejected.Select(r => (r.Line, r.Reason)));
+        Assert.Equal(100, prepared.Stats!.InputRows);
+        Assert.Equal(100, await PreparedCountAsync("r1") + rejected.Count); // nothing lost
+        Assert.All(rejected, r => Assert.Equal(content.Split('\n')[(int)r.Line - 1], r.Raw));
+    }
+
+    [Fact]
     public async Task A_file_with_a_single_class_fails_naming_the_file_and_the_class_and_loses_no_row()
     {
         var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), "positive")).Append("{broken").ToList();
