@@ -1,0 +1,344 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PredGen.Training.Mine;
+
+/// <summary>
+/// MINE (Belghazi et al., 2018): train a statistics network T to maximise a variational lower bound on I(Z; Y) on one
+/// part of the samples, stop when the bound on a second part stops improving, and report the bound of the best T on a
+/// third, held-out part. Deterministic for a given <see cref="MineOptions.Seed"/>.
+/// </summary>
+public static class MineEstimator
+{
+    private const int EvalChunkElements = 1 << 20;
+
+    public static MineEstimate Estimate(IReadOnlyList<float[]> z, IReadOnlyList<float[]> y, MineOptions? options = null,
+        IProgress<MineCurvePoint>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(z);
+        ArgumentNullException.ThrowIfNull(y);
+        options ??= new MineOptions();
+        options.Validate();
+        int n = z.Count;
+        if (y.Count != n) throw new ArgumentException($"z has {n} rows but y has {y.Count}", nameof(y));
+        if (n < 20) throw new ArgumentException($"MINE needs at least 20 samples to split into train, validation and held-out parts; got {n}", nameof(z));
+        int zDim = Width(z, nameof(z)), yDim = Width(y, nameof(y));
+
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var zAll = ToTensor(z, zDim);
+        var yAll = ToTensor(y, yDim);
+
+        int trainSize = Math.Max(2, (int)Math.Round(n * options.TrainFraction));
+        int validationSize = Math.Max(2, (int)Math.Round(n * options.ValidationFraction));
+        int heldOutSize = n - trainSize - validationSize;
+        if (heldOutSize < 2) throw new ArgumentException("the held-out part is empty; lower TrainFraction or ValidationFraction", nameof(options));
+
+        var perSeed = new List<MineSeedResult>();
+        var replicates = new List<double>();
+        IReadOnlyList<MineCurvePoint> firstCurve = [];
+        int evalNegatives = 0;
+        for (int s = 0; s < options.Seeds; s++)
+        {
+            int seed = options.Seed + s;
+            var run = RunSeed(zAll, yAll, trainSize, validationSize, seed, options, s == 0 ? progress : null, cancellationToken);
+            perSeed.Add(run.Result);
+            replicates.AddRange(run.Replicates);
+            evalNegatives = run.EvalNegatives;
+            if (s == 0) firstCurve = run.Curve;
+        }
+
+        double estimate = perSeed.Average(r => r.EstimateNats);
+        double seedStd = perSeed.Count > 1
+            ? Math.Sqrt(perSeed.Sum(r => (r.EstimateNats - estimate) * (r.EstimateNats - estimate)) / (perSeed.Count - 1))
+            : 0;
+        // Percentiles of the pooled replicates, widened to include every seed's own estimate when there are few replicates.
+        double alpha = (1 - options.ConfidenceLevel) / 2;
+        double low = replicates.Count > 0 ? Quantile(replicates, alpha) : perSeed.Min(r => r.EstimateNats);
+        double high = replicates.Count > 0 ? Quantile(replicates, 1 - alpha) : perSeed.Max(r => r.EstimateNats);
+        low = Math.Min(low, estimate);
+        high = Math.Max(high, estimate);
+
+        return new MineEstimate
+        {
+            EstimateNats = estimate,
+            CiLow = low,
+            CiHigh = high,
+            ConfidenceLevel = options.ConfidenceLevel,
+            Bound = MineOptions.Name(options.Bound),
+            Critic = MineOptions.Name(options.Critic),
+            N = n,
+            ZDim = zDim,
+            YDim = yDim,
+            TrainSize = trainSize,
+            ValidationSize = validationSize,
+            HeldOutSize = heldOutSize,
+            EvalNegatives = evalNegatives,
+            UpperLimitNats = options.Bound == MineBound.InfoNce ? Math.Log(evalNegatives + 1) : null,
+            Seeds = options.Seeds,
+            SeedStd = seedStd,
+            PerSeed = perSeed,
+            BootstrapSamples = options.BootstrapSamples,
+            CurveLength = firstCurve.Count,
+            Curve = firstCurve,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+    }
+
+    private sealed record SeedRun(MineSeedResult Result, IReadOnlyList<double> Replicates, IReadOnlyList<MineCurvePoint> Curve, int EvalNegatives);
+
+    private static SeedRun RunSeed(Tensor zAll, Tensor yAll, int trainSize, int validationSize, int seed, MineOptions options,
+        IProgress<MineCurvePoint>? progress, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        var rng = new Random(seed);
+        int n = (int)zAll.shape[0];
+        var order = Enumerable.Range(0, n).ToArray();
+        rng.Shuffle(order);
+        var (zTrain, yTrain) = Rows(zAll, yAll, order[..trainSize]);
+        var (zValidation, yValidation) = Rows(zAll, yAll, order[trainSize..(trainSize + validationSize)]);
+        var (zHeldOut, yHeldOut) = Rows(zAll, yAll, order[(trainSize + validationSize)..]);
+        if (options.Standardize)
+        {
+            (zTrain, zValidation, zHeldOut) = StandardizeLike(zTrain, zValidation, zHeldOut);
+            (yTrain, yValidation, yHeldOut) = StandardizeLike(yTrain, yValidation, yHeldOut);
+        }
+
+        using var critic = StatisticsNetwork.Create(options, (int)zAll.shape[1], (int)yAll.shape[1], rng);
+        using var optimizer = optim.AdamW(critic.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
+        var parameters = critic.parameters().ToList();
+
+        int batch = Math.Min(options.BatchSize, trainSize);
+        int trainNegatives = Math.Min(batch - 1, options.TrainNegatives ?? (options.Critic == CriticKind.Separable ? batch - 1 : 32));
+        int evalNegativesWanted = options.Critic == CriticKind.Separable ? options.EvalNegatives : Math.Min(options.EvalNegatives, 64);
+        var validationPartners = ShiftPartners(validationSize, Math.Min(validationSize - 1, evalNegativesWanted), rng);
+        var allShifts = trainNegatives == batch - 1 ? ShiftPartners(batch, trainNegatives, rng) : null;
+
+        var curve = new List<MineCurvePoint>();
+        double best = double.NegativeInfinity;
+        int bestStep = 0, stale = 0, step = 0;
+        var bestState = parameters.Select(p => p.detach().clone()).ToList();
+        double? logMovingAverage = null;
+        double trainSum = 0;
+        int trainCount = 0;
+        var batchSampler = new BatchSampler(trainSize, batch, rng);
+
+        while (step < options.MaxSteps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            step++;
+            using (var stepScope = NewDisposeScope())
+            {
+                using var index = tensor(batchSampler.Next());
+                var zb = zTrain.index_select(0, index);
+                var yb = yTrain.index_select(0, index);
+                var partners = allShifts ?? ShiftPartners(batch, trainNegatives, rng);
+                var (joint, marginal) = critic.Score(zb, yb, partners);
+                Tensor loss;
+                double batchBound;
+                if (options.Bound == MineBound.DonskerVaradhan)
+                {
+                    var logMeanExp = MineBounds.LogMeanExp(marginal);
+                    double current = logMeanExp.item<float>();
+                    batchBound = joint.mean().item<float>() - current;
+                    if (options.MovingAverageRate > 0)
+                    {
+                        // MINE's bias correction: the gradient of log E_Q[e^T] is ∇E_Q[e^T] / E_Q[e^T]; the mini-batch
+                        // denominator makes it biased, so the denominator becomes a moving average (kept in log space).
+                        double a = options.MovingAverageRate;
+                        logMovingAverage = logMovingAverage is { } previous
+                            ? LogAddExp(Math.Log(1 - a) + previous, Math.Log(a) + current)
+                            : current;
+                        loss = -(joint.mean() - (logMeanExp - logMovingAverage.Value).exp());
+                    }
+                    else
+                    {
+                        loss = -(joint.mean() - logMeanExp);
+                    }
+                }
+                else
+                {
+                    var value = MineBounds.Value(options.Bound, joint, marginal);
+                    batchBound = value.item<float>();
+                    loss = -value;
+                }
+                optimizer.zero_grad();
+                loss.backward();
+                if (options.GradientClip > 0) nn.utils.clip_grad_norm_(parameters, options.GradientClip);
+                optimizer.step();
+                if (double.IsFinite(batchBound))
+                {
+                    trainSum += batchBound;
+                    trainCount++;
+                }
+            }
+
+            if (step % options.EvalEvery == 0 || step == options.MaxSteps)
+            {
+                double validation = Evaluate(critic, zValidation, yValidation, validationPartners, options.Bound);
+                var point = new MineCurvePoint(step, trainCount > 0 ? trainSum / trainCount : double.NaN, validation);
+                curve.Add(point);
+                progress?.Report(point);
+                trainSum = 0;
+                trainCount = 0;
+                if (validation > best + 1e-4)
+                {
+                    best = validation;
+                    bestStep = step;
+                    stale = 0;
+                    using (no_grad())
+                        for (int i = 0; i < parameters.Count; i++) bestState[i].copy_(parameters[i]);
+                }
+                else if (++stale >= options.Patience)
+                {
+                    break;
+                }
+            }
+        }
+
+        using (no_grad())
+            for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(bestState[i]);
+
+        int heldOut = (int)zHeldOut.shape[0];
+        int evalNegatives = Math.Min(heldOut - 1, evalNegativesWanted);
+        var heldOutPartners = ShiftPartners(heldOut, evalNegatives, rng);
+        var (heldJoint, heldMarginal) = ScoreInChunks(critic, zHeldOut, yHeldOut, heldOutPartners);
+        using var ones = torch.ones(heldOut, dtype: ScalarType.Float64);
+        double estimate = MineBounds.Weighted(options.Bound, heldJoint, heldMarginal, heldOutPartners, ones);
+        var replicates = new List<double>(options.BootstrapSamples);
+        var counts = new double[heldOut];
+        for (int b = 0; b < options.BootstrapSamples; b++)
+        {
+            Array.Clear(counts);
+            for (int i = 0; i < heldOut; i++) counts[rng.Next(heldOut)] += 1;
+            using var c = tensor(counts);
+            double r = MineBounds.Weighted(options.Bound, heldJoint, heldMarginal, heldOutPartners, c);
+            if (double.IsFinite(r)) replicates.Add(r);
+        }
+        var result = new MineSeedResult(seed, estimate, best, bestStep, step);
+        return new SeedRun(result, replicates, curve, evalNegatives);
+    }
+
+    private static double Evaluate(StatisticsNetwork critic, Tensor z, Tensor y, Tensor partners, MineBound bound)
+    {
+        using var scope = NewDisposeScope();
+        var (joint, marginal) = ScoreInChunks(critic, z, y, partners);
+        return MineBounds.Value(bound, joint, marginal).item<float>();
+    }
+
+    /// <summary>Scores of an evaluation set without gradients, a block of rows at a time (bounded memory).</summary>
+    private static (Tensor Joint, Tensor Marginal) ScoreInChunks(StatisticsNetwork critic, Tensor z, Tensor y, Tensor partners)
+    {
+        using var _ = no_grad();
+        long n = z.shape[0], k = partners.shape[1];
+        long rows = Math.Max(1, EvalChunkElements / Math.Max(1, critic is SeparableCritic ? n : k * 64));
+        var joints = new List<Tensor>();
+        var marginals = new List<Tensor>();
+        for (long start = 0; start < n; start += rows)
+        {
+            long length = Math.Min(rows, n - start);
+            var zc = z.narrow(0, start, length);
+            joints.Add(critic.Joint(zc, y.narrow(0, start, length)));
+            marginals.Add(critic.Pairs(zc, y, partners.narrow(0, start, length)));
+        }
+        return (cat(joints, 0), cat(marginals, 0));
+    }
+
+    /// <summary>partner[i, k] = (i + shift_k) mod n with distinct shifts in 1..n-1: never the sample itself, and every y
+    /// appears equally often among the negatives.</summary>
+    internal static Tensor ShiftPartners(int n, int negatives, Random rng)
+    {
+        if (negatives < 1 || negatives > n - 1) throw new ArgumentOutOfRangeException(nameof(negatives), $"{negatives} negatives for {n} samples");
+        int[] shifts;
+        if (negatives == n - 1)
+        {
+            shifts = Enumerable.Range(1, n - 1).ToArray();
+        }
+        else
+        {
+            var pool = Enumerable.Range(1, n - 1).ToArray();
+            for (int i = 0; i < negatives; i++)
+            {
+                int j = rng.Next(i, pool.Length);
+                (pool[i], pool[j]) = (pool[j], pool[i]);
+            }
+            shifts = pool[..negatives];
+        }
+        var data = new long[(long)n * negatives];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < negatives; k++)
+                data[(long)i * negatives + k] = (i + shifts[k]) % n;
+        return tensor(data, [n, negatives]);
+    }
+
+    private sealed class BatchSampler(int n, int batch, Random rng)
+    {
+        private readonly int[] order = Enumerable.Range(0, n).ToArray();
+        private int position = n;
+
+        public long[] Next()
+        {
+            if (position + batch > order.Length)
+            {
+                rng.Shuffle(order);
+                position = 0;
+            }
+            var result = new long[batch];
+            for (int i = 0; i < batch; i++) result[i] = order[position + i];
+            position += batch;
+            return result;
+        }
+    }
+
+    private static (Tensor Z, Tensor Y) Rows(Tensor z, Tensor y, int[] rows)
+    {
+        using var index = tensor(rows.Select(r => (long)r).ToArray());
+        return (z.index_select(0, index), y.index_select(0, index));
+    }
+
+    private static (Tensor, Tensor, Tensor) StandardizeLike(Tensor train, Tensor validation, Tensor heldOut)
+    {
+        var mean = train.mean([0], keepdim: true);
+        var std = train.std(0, keepdim: true, unbiased: false);
+        std = where(std > 1e-6, std, ones_like(std));
+        return ((train - mean) / std, (validation - mean) / std, (heldOut - mean) / std);
+    }
+
+    private static Tensor ToTensor(IReadOnlyList<float[]> rows, int width)
+    {
+        var data = new float[(long)rows.Count * width];
+        for (int i = 0; i < rows.Count; i++) Array.Copy(rows[i], 0, data, (long)i * width, width);
+        return tensor(data, [rows.Count, width]);
+    }
+
+    private static int Width(IReadOnlyList<float[]> rows, string what)
+    {
+        if (rows.Count == 0 || rows[0] is null || rows[0].Length == 0) throw new ArgumentException($"{what} has no columns", what);
+        int width = rows[0].Length;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (rows[i] is null || rows[i].Length != width)
+                throw new ArgumentException($"{what} row {i} has {rows[i]?.Length ?? 0} values, row 0 has {width}", what);
+            foreach (float v in rows[i])
+                if (!float.IsFinite(v)) throw new ArgumentException($"{what} row {i} holds a value that is not finite", what);
+        }
+        return width;
+    }
+
+    private static double LogAddExp(double a, double b)
+    {
+        double m = Math.Max(a, b);
+        return m + Math.Log(Math.Exp(a - m) + Math.Exp(b - m));
+    }
+
+    /// <summary>Linear-interpolated sample quantile (type 7).</summary>
+    internal static double Quantile(IReadOnlyList<double> values, double q)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        double h = (sorted.Length - 1) * q;
+        int lo = (int)Math.Floor(h);
+        int hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+    }
+}

@@ -1,0 +1,124 @@
+using PredGen.Training.Mine;
+using TorchSharp;
+
+namespace PredGen.Training.Tests.Mine;
+
+/// <summary>The estimator end to end on small, fast cases with known answers.</summary>
+public sealed class MineEstimatorTests
+{
+    /// <summary>Small network, few steps, one seed: a few seconds per estimate on 2 cores.</summary>
+    private static readonly MineOptions Fast = new()
+    {
+        HiddenSize = 64,
+        EmbeddingSize = 16,
+        BatchSize = 128,
+        LearningRate = 1e-3,
+        MaxSteps = 600,
+        EvalEvery = 50,
+        Patience = 4,
+        Seeds = 1,
+        BootstrapSamples = 100,
+        EvalNegatives = 256,
+    };
+
+    [Fact]
+    public void Correlated_gaussians_with_one_nat_are_estimated_near_one_and_shuffling_y_destroys_the_estimate()
+    {
+        double rho = CorrelatedGaussians.RhoFor(2, 1.0);
+        var (z, y) = CorrelatedGaussians.Sample(2000, 2, rho, seed: 11);
+        var real = MineEstimator.Estimate(z, y, Fast);
+
+        var shuffled = y.ToArray();
+        new Random(12).Shuffle(shuffled);
+        var broken = MineEstimator.Estimate(z, shuffled, Fast);
+
+        // Truth 1.000 nats. A bound that ignored y, or scored the joint pairs like the marginal ones, would give ~0.
+        Assert.InRange(real.EstimateNats, 0.85, 1.15);
+        Assert.True(real.CiLow > 0.5, $"CI [{real.CiLow}, {real.CiHigh}]");
+        Assert.InRange(broken.EstimateNats, -0.1, 0.05);
+        Assert.True(broken.CiLow <= 0.02, $"shuffled CI [{broken.CiLow}, {broken.CiHigh}]");
+    }
+
+    [Fact]
+    public void Independent_variables_give_an_interval_that_contains_zero()
+    {
+        var (z, _) = CorrelatedGaussians.Sample(2000, 2, 0, seed: 21);
+        var (y, _) = CorrelatedGaussians.Sample(2000, 3, 0, seed: 22);
+        var e = MineEstimator.Estimate(z, y, Fast with { Seeds = 2 });
+        Assert.True((e.CiLow <= 0 && e.CiHigh >= 0) || Math.Abs(e.EstimateNats) <= 0.02,
+            $"independent: {e.EstimateNats:F4} [{e.CiLow:F4}, {e.CiHigh:F4}]");
+    }
+
+    [Fact]
+    public void A_balanced_binary_target_that_z_determines_is_estimated_near_ln2_and_never_above_it_beyond_the_interval()
+    {
+        var rng = new Random(31);
+        int n = 2000;
+        var z = new float[n][];
+        var y = new float[n][];
+        for (int i = 0; i < n; i++)
+        {
+            int label = i % 2;
+            // Z determines the label (two separated clusters), so I(Z; Y) = H(Y) = ln 2.
+            z[i] = [(float)(4 * label - 2 + 0.3 * (rng.NextDouble() - 0.5)), (float)rng.NextDouble()];
+            y[i] = label == 1 ? [0f, 1f] : [1f, 0f];
+        }
+        var e = MineEstimator.Estimate(z, y, Fast);
+        Assert.True(e.CiLow <= Math.Log(2), $"estimate {e.EstimateNats:F4} [{e.CiLow:F4}, {e.CiHigh:F4}] lies above ln 2 = 0.6931");
+        Assert.InRange(e.EstimateNats, 0.6, Math.Log(2) + 0.02);
+    }
+
+    [Theory]
+    [InlineData(MineBound.Nwj, CriticKind.Separable)]
+    [InlineData(MineBound.InfoNce, CriticKind.Separable)]
+    [InlineData(MineBound.DonskerVaradhan, CriticKind.Concat)]
+    public void The_other_bounds_and_the_concat_critic_also_find_the_information(MineBound bound, CriticKind critic)
+    {
+        double rho = CorrelatedGaussians.RhoFor(2, 1.0);
+        var (z, y) = CorrelatedGaussians.Sample(2000, 2, rho, seed: 41);
+        var e = MineEstimator.Estimate(z, y, Fast with { Bound = bound, Critic = critic });
+        // NWJ and InfoNCE are looser than DV; all must be clearly above 0 and not above the truth beyond noise.
+        Assert.InRange(e.EstimateNats, 0.75, 1.15);
+        if (bound == MineBound.InfoNce) Assert.True(e.EstimateNats <= e.UpperLimitNats, "InfoNCE above log(candidates)");
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_estimate_and_curve_and_the_curve_has_one_point_per_evaluation()
+    {
+        double rho = CorrelatedGaussians.RhoFor(2, 0.5);
+        var (z, y) = CorrelatedGaussians.Sample(600, 2, rho, seed: 51);
+        var options = Fast with { MaxSteps = 200, BootstrapSamples = 20 };
+        var a = MineEstimator.Estimate(z, y, options);
+        var b = MineEstimator.Estimate(z, y, options);
+        Assert.Equal(a.EstimateNats, b.EstimateNats);
+        Assert.Equal(a.CiLow, b.CiLow);
+        Assert.Equal(a.Curve, b.Curve);
+        Assert.Equal(a.PerSeed[0].StepsRun / 50, a.CurveLength);
+        Assert.Equal(a.Curve.Count, a.CurveLength);
+        Assert.Equal(360 + 120 + 120, a.TrainSize + a.ValidationSize + a.HeldOutSize);
+    }
+
+    [Fact]
+    public void An_estimate_leaves_no_tensor_alive()
+    {
+        var (z, y) = CorrelatedGaussians.Sample(300, 2, 0.5, seed: 61);
+        MineEstimator.Estimate(z, y, Fast with { MaxSteps = 20, EvalEvery = 10, BootstrapSamples = 5 }); // warm-up
+        DisposeScopeManager.Statistics.Reset();
+        MineEstimator.Estimate(z, y, Fast with { MaxSteps = 20, EvalEvery = 10, BootstrapSamples = 5 });
+        Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void Pairs_files_round_trip_and_bad_rows_name_their_line()
+    {
+        string dir = Directory.CreateTempSubdirectory("mine-pairs").FullName;
+        string path = Path.Combine(dir, "pairs.jsonl");
+        MinePairs.Write(path, [[1f, 2f], [3f, 4f]], [[0.5f], [1.5f]]);
+        var (z, y) = MinePairs.Read(path);
+        Assert.Equal([3f, 4f], z[1]);
+        Assert.Equal([1.5f], y[1]);
+        File.AppendAllText(path, "{\"z\": [1, 2]}\n");
+        var e = Assert.Throws<FormatException>(() => MinePairs.Read(path));
+        Assert.Contains("pairs.jsonl:3", e.Message, StringComparison.Ordinal);
+    }
+}
