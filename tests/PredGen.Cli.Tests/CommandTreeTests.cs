@@ -3,6 +3,7 @@ using PredGen.Cli;
 
 namespace PredGen.Cli.Tests;
 
+[Collection(ConsoleOutput.Name)]
 public sealed class CommandTreeTests
 {
     [Fact]

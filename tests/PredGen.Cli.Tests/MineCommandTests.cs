@@ -4,6 +4,7 @@ using PredGen.Training.Mine;
 
 namespace PredGen.Cli.Tests;
 
+[Collection(ConsoleOutput.Name)]
 public sealed class MineCommandTests
 {
     [Fact]
