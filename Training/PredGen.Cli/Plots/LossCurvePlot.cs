@@ -31,7 +31,7 @@ public static class LossCurvePlot
         plot.Title("Pretraining loss of the byte-level base");
         plot.XLabel("tokens seen (millions of bytes)");
         plot.YLabel("cross-entropy (nats per byte)");
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(Path.Combine(directory, FileName), 800, 450);
         return true;
     }
