@@ -329,4 +329,18 @@ public sealed class DatasetPreparerTests : IDisposable
         Assert.Equal(30, output.Stats.RowsWithTextB);
         Assert.All(output.Splits.Values.SelectMany(s => s), r => Assert.StartsWith("hypothesis", r.TextB, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task The_prepared_dataset_round_trips_through_default_json_as_an_activity_output()
+    {
+        string path = await UploadAsync("rt.jsonl", string.Join("\n", Enumerable.Range(0, 40).Select(i => Json(Review(i), i % 2 == 0 ? "pos" : "neg"))));
+        var prepared = await DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path);
+
+        string json = JsonSerializer.Serialize(prepared);
+        var back = JsonSerializer.Deserialize<PreparedDataset>(json)!;
+
+        Assert.Equal(json, JsonSerializer.Serialize(back));
+        Assert.Equal(prepared.Stats!.ToJson(), back.Stats!.ToJson());
+        Assert.Equal(["neg", "pos"], back.Labels);
+    }
 }

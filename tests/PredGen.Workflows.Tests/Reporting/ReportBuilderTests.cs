@@ -179,4 +179,17 @@ public sealed partial class ReportBuilderTests : IDisposable
         Assert.Contains("| ham | **1** | 1 |\n| spam | 0 | **1** |", markdown, StringComparison.Ordinal); // rows: true label, columns: predicted
         Assert.Contains("trainer crashed", markdown, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Plot_text_uses_the_embedded_font_so_machines_without_fonts_still_label_their_plots()
+    {
+        ReportFonts.EnsureRegistered();
+
+        var regular = ScottPlot.Fonts.GetTypeface(ReportFonts.Family, bold: false, italic: false);
+        var bold = ScottPlot.Fonts.GetTypeface(ReportFonts.Family, bold: true, italic: false);
+
+        Assert.Equal("Liberation Sans", regular.FamilyName);
+        Assert.True(bold.FontStyle.Weight >= (int)SkiaSharp.SKFontStyleWeight.Bold);
+        Assert.True(regular.GlyphCount > 1000, $"{regular.GlyphCount} glyphs");
+    }
 }
