@@ -43,3 +43,24 @@ public sealed partial class ContainerEntryPointTests
             Assert.Contains(option, declared);
     }
 }
+
+public sealed class TrainerImageTests
+{
+    [Fact]
+    public void Trainer_image_carries_the_committed_base_model_and_makes_it_the_workers_default()
+    {
+        // In Azure the retrain request names no base model unless Retrain:BaseModel is set; the worker then falls
+        // back to Worker:BaseModel, which must be a folder inside the image.
+        string root = TestPaths.RepositoryRoot();
+        string dockerfile = File.ReadAllText(Path.Combine(root, "Training", "Dockerfile.trainer"));
+        var env = Regex.Match(dockerfile, @"(?m)^ENV\s+Worker__BaseModel=(\S+)\s*$");
+        var copy = Regex.Match(dockerfile, @"(?m)^COPY\s+models/base/?\s+(\S+)\s*$");
+
+        Assert.True(env.Success, "no ENV Worker__BaseModel in Dockerfile.trainer");
+        Assert.True(copy.Success, "Dockerfile.trainer does not copy models/base");
+        Assert.Equal(env.Groups[1].Value.TrimEnd('/'), "/app/" + copy.Groups[1].Value.TrimStart('.', '/').TrimEnd('/'));
+        Assert.Contains("WORKDIR /app", dockerfile, StringComparison.Ordinal);
+        foreach (string file in new[] { "config.json", "model.safetensors" })
+            Assert.True(File.Exists(Path.Combine(root, "models", "base", file)), $"models/base/{file} is not committed");
+    }
+}
