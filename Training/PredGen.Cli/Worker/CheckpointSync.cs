@@ -1,55 +1,76 @@
+using System.Globalization;
+using System.Text.Json;
 using PredGen.Shared.Storage;
 
 namespace PredGen.Cli.Worker;
 
 /// <summary>
-/// Mirrors a local checkpoints folder to the job's checkpoint prefix while training runs (every few seconds and once
-/// at the end), so a worker that is killed loses at most the interval: the next delivery downloads the prefix and the
-/// trainer resumes from its newest checkpoint. Files are uploaded when new or changed; temporary files (".tmp", a
-/// folder named "*.tmp") are skipped, as the trainer renames a checkpoint into place only once it is whole.
+/// Mirrors the trainer's checkpoints folder to the job's checkpoint prefix while training runs, so a killed worker
+/// loses at most one interval and the next delivery resumes. The trainer overwrites its checkpoint in place (weights
+/// first, then state.json by rename), so each upload is a consistent snapshot: taken only when the commit file
+/// (state.json) changed, no other file is newer than it, and nothing changed while the files were read; written to a
+/// fresh {prefix}/{n}/ folder and made current by rewriting {prefix}/latest.json last. A worker killed mid-upload
+/// leaves the previous snapshot current; restore downloads only the current one.
 /// </summary>
-public sealed class CheckpointSync(IArtifactStore store, string localDirectory, string prefix)
+public sealed class CheckpointSync(IArtifactStore store, string localDirectory, string prefix, string commitFile = "state.json")
 {
-    private readonly Dictionary<string, (long Length, DateTime Written)> _uploaded = new(StringComparer.Ordinal);
+    private const string PointerFile = "latest.json";
+    private (long, DateTime)? _committed;
+    private int _sequence;
+    private string? _current;
 
-    public int FilesUploaded { get; private set; }
+    public int SnapshotsUploaded { get; private set; }
 
-    /// <summary>Downloads what earlier deliveries uploaded; returns the number of files.</summary>
+    /// <summary>Downloads the current snapshot, if any; returns the number of files restored.</summary>
     public async Task<int> RestoreAsync(CancellationToken cancellationToken)
     {
-        int count = await store.DownloadDirectoryAsync(prefix, localDirectory, cancellationToken).ConfigureAwait(false);
-        if (Directory.Exists(localDirectory))
-            foreach (var file in Directory.EnumerateFiles(localDirectory, "*", SearchOption.AllDirectories))
-                _uploaded[file] = Stamp(file);
+        var pointer = await store.ReadTextAsync(BlobLayout.Combine(prefix, PointerFile), cancellationToken).ConfigureAwait(false);
+        if (pointer == null) return 0;
+        string snapshot = JsonDocument.Parse(pointer).RootElement.GetProperty("snapshot").GetString()!;
+        int count = await store.DownloadDirectoryAsync(BlobLayout.Combine(prefix, snapshot), localDirectory, cancellationToken).ConfigureAwait(false);
+        _sequence = int.Parse(snapshot, CultureInfo.InvariantCulture);
+        _current = snapshot;
+        string commit = Path.Combine(localDirectory, commitFile);
+        if (File.Exists(commit)) _committed = Stamp(commit);
         return count;
     }
 
     public async Task UploadChangesAsync(CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(localDirectory)) return;
-        foreach (var file in Directory.EnumerateFiles(localDirectory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        string commit = Path.Combine(localDirectory, commitFile);
+        if (!File.Exists(commit)) return;
+        var snapshot = new List<(string Relative, byte[] Bytes)>();
+        try
         {
-            string relative = Path.GetRelativePath(localDirectory, file).Replace('\\', '/');
-            if (relative.Split('/').Any(part => part.EndsWith(".tmp", StringComparison.Ordinal) || part.StartsWith('.'))) continue;
-            (long, DateTime) stamp;
-            byte[] bytes;
-            try
-            {
-                stamp = Stamp(file);
-                if (_uploaded.TryGetValue(file, out var seen) && seen == stamp) continue;
-                bytes = await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException)
-            {
-                continue; // replaced or removed by the trainer meanwhile (old checkpoints are pruned): next round
-            }
-            await store.WriteAsync(BlobLayout.Combine(prefix, relative), BinaryData.FromBytes(bytes), cancellationToken).ConfigureAwait(false);
-            _uploaded[file] = stamp;
-            FilesUploaded++;
+            var commitStamp = Stamp(commit);
+            if (commitStamp == _committed) return;
+            var files = Directory.EnumerateFiles(localDirectory, "*", SearchOption.AllDirectories)
+                .Where(f => !Path.GetFileName(f).EndsWith(".tmp", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+            var before = files.ToDictionary(f => f, Stamp);
+            if (before.Any(kv => kv.Value.Item2 > commitStamp.Item2)) return; // a newer checkpoint is being written
+            foreach (var file in files)
+                snapshot.Add((Path.GetRelativePath(localDirectory, file).Replace('\\', '/'), await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false)));
+            if (files.Any(f => !File.Exists(f) || Stamp(f) != before[f])) return; // changed while read: next round
+            _committed = commitStamp;
         }
+        catch (IOException)
+        {
+            return; // replaced while read: next round
+        }
+
+        string name = (++_sequence).ToString("D6", CultureInfo.InvariantCulture);
+        foreach (var (relative, bytes) in snapshot)
+            await store.WriteAsync(BlobLayout.Combine(prefix, name, relative), BinaryData.FromBytes(bytes), cancellationToken).ConfigureAwait(false);
+        await store.WriteTextAsync(BlobLayout.Combine(prefix, PointerFile), JsonSerializer.Serialize(new { snapshot = name }), cancellationToken).ConfigureAwait(false);
+        string? previous = _current;
+        _current = name;
+        SnapshotsUploaded++;
+        if (previous != null)
+            foreach (var old in await store.ListAsync(BlobLayout.Combine(prefix, previous) + "/", cancellationToken).ConfigureAwait(false))
+                await store.DeleteAsync(old, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Uploads changes every <paramref name="interval"/> until cancelled.</summary>
+    /// <summary>Uploads a snapshot every <paramref name="interval"/> when there is a new one, until cancelled.</summary>
     public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Text;
-using System.Text.Json;
 using PredGen.Shared.Data;
 using PredGen.Shared.Jobs;
 using PredGen.Shared.Storage;
@@ -81,15 +79,14 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
         if (result.Interrupted)
             throw new OperationCanceledException($"training stopped after step {result.Steps} (StopAfterSteps); the next delivery resumes");
 
-        // model/, metrics.json, metrics.jsonl (checkpoints are already mirrored)
+        // model/, metrics.json, metrics.jsonl, test_predictions.jsonl (BlobLayout.JobTestPredictions); checkpoints are mirrored
         await store.UploadDirectoryAsync(Path.Combine(outDir, Trainer.ModelDirectoryName), BlobLayout.JobModel(job.Task, job.RunId, job.JobId), cancellationToken).ConfigureAwait(false);
-        foreach (var file in new[] { Trainer.MetricsFileName, Trainer.StepMetricsFileName })
+        foreach (var file in new[] { Trainer.MetricsFileName, Trainer.StepMetricsFileName, Trainer.TestPredictionsFileName })
         {
             string local = Path.Combine(outDir, file);
             if (File.Exists(local))
                 await store.WriteAsync(BlobLayout.Combine(jobPrefix, file), BinaryData.FromBytes(await File.ReadAllBytesAsync(local, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         }
-        await WriteTestPredictionsAsync(job, Path.Combine(outDir, Trainer.ModelDirectoryName), dataDir, cancellationToken).ConfigureAwait(false);
 
         return Succeeded(job, MetricsOf(result.Test), clock.Elapsed.TotalSeconds) with { ResumedFromStep = result.ResumedFromStep ?? 0 };
     }
@@ -143,33 +140,6 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
         if (s.CheckpointEvery is int checkpointEvery) o = o with { CheckpointEvery = checkpointEvery };
         if (s.UseLora is bool lora) o = o with { FineTuning = lora ? FineTuning.Lora : FineTuning.Full };
         return o;
-    }
-
-    private async Task WriteTestPredictionsAsync(JobMessage job, string modelDir, string dataDir, CancellationToken cancellationToken)
-    {
-        var rows = TestRows(job, dataDir);
-        if (rows.Count == 0) return;
-        using var model = TrainedModel.Load(modelDir, options.Torch);
-        var predictions = Predict(model, rows);
-        var sb = new StringBuilder();
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var r = rows[i];
-            var p = predictions[i];
-            var line = job.TaskKind == TaskKind.Classification
-                ? JsonSerializer.Serialize(new { id = r.Id, label = r.Label, predicted_label = p.Label, probability = p.Probability, generated_text = p.GeneratedText })
-                : JsonSerializer.Serialize(new { id = r.Id, value = r.Value, predicted_value = p.Value, generated_text = p.GeneratedText });
-            sb.Append(line).Append('\n');
-        }
-        await store.WriteTextAsync(BlobLayout.JobTestPredictions(job.Task, job.RunId, job.JobId), sb.ToString(), cancellationToken).ConfigureAwait(false);
-    }
-
-    private static List<Prediction> Predict(TrainedModel model, List<PreparedRow> rows)
-    {
-        var predictions = new List<Prediction>(rows.Count);
-        for (int i = 0; i < rows.Count; i += 32)
-            predictions.AddRange(model.Predict([.. rows.Skip(i).Take(32).Select(r => new TextInput(r.Text, r.TextB))], withProbabilities: true, withText: true));
-        return predictions;
     }
 
     private async Task<JobCompletion> MineAsync(JobMessage job, string work, CancellationToken cancellationToken)

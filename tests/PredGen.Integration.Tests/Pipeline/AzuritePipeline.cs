@@ -77,6 +77,9 @@ public sealed class AzuritePipeline : IAsyncDisposable
         static void torchSeed() => TorchSharp.torch.manual_seed(7);
     }
 
+    /// <summary>Worker logs go to the console at Information (xunit shows them on failure with --logger console).</summary>
+    public ILoggerFactory Loggers { get; } = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information));
+
     public QueueClient Queue(string name) => JobQueues.StorageQueue(_azurite.ConnectionString, name);
 
     public async Task StartAsync()
@@ -128,10 +131,21 @@ public sealed class AzuritePipeline : IAsyncDisposable
             WorkDirectory = Path.Combine(_scratch, "worker-" + Guid.NewGuid().ToString("N")[..4]), DefaultBaseModel = BaseModel,
             Torch = new TorchOptions { Device = "cpu" }, CheckpointSyncInterval = TimeSpan.FromMilliseconds(300),
         }, MineAnalysisFactory.Create(new TorchOptions { Device = "cpu" }));
-        var handler = new JobHandler(Store, executor, new StorageQueueCompletionSink(Queue(ResultsQueue)));
+        var handler = new JobHandler(Store, executor, new StorageQueueCompletionSink(Queue(ResultsQueue)), Loggers.CreateLogger<JobHandler>());
         var source = new StorageQueueJobSource(Queue(JobsQueue), visibility ?? TimeSpan.FromSeconds(30), pollInterval: TimeSpan.FromMilliseconds(200));
         var token = _workerStop.Token;
         _worker = System.Threading.Tasks.Task.Run(() => source.RunAsync(async (job, ct) => await handler.HandleAsync(job, ct), token));
+    }
+
+    public System.Text.StringBuilder ChildOutput { get; } = new();
+
+    /// <summary>What a job left in the store (for failure messages).</summary>
+    public async Task<string> DescribeJobAsync(string runId, string jobId)
+    {
+        var paths = await Store.ListAsync(BlobLayout.Job(Task, runId, jobId) + "/");
+        string? result = await Store.ReadTextAsync(BlobLayout.JobResult(Task, runId, jobId));
+        var jobs = (await Queue(JobsQueue).PeekMessagesAsync(10)).Value.Length;
+        return $"{paths.Count} artifacts ({string.Join(", ", paths.Take(12))}); result {result ?? "none"}; jobs queue visible {jobs}; child:\n{ChildOutput}";
     }
 
     /// <summary>`predgen worker` as a child process (dotnet predgen.dll worker ...), to be killed by a test.</summary>
@@ -147,8 +161,8 @@ public sealed class AzuritePipeline : IAsyncDisposable
             "--checkpoint-sync-seconds", "0.2",
         }) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (ChildOutput) ChildOutput.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (ChildOutput) ChildOutput.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
