@@ -44,13 +44,14 @@ public sealed class TrainCommand : ICliCommand
         var maxPrompt = new Option<int>("--max-prompt-tokens") { DefaultValueFactory = _ => 256 };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = "float32 | bfloat16 | float16", DefaultValueFactory = _ => "float32" };
+        var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)" };
         var json = new Option<bool>("--json") { Description = "print the result (metrics.json) as one JSON object, no progress bar" };
 
         var command = new Command("train", "Fine-tune a base checkpoint with Predictor, Generator or PredGen; writes <out>/metrics.json and <out>/model.")
         {
             data, taskKind, method, baseModel, output, seed, maxSteps, epochs, batch, accumulation, lr, headLr, warmup, clip,
             fineTuning, loraRank, loss, schedule, mixing, pMin, pMax, ramp, pooling, trainOnPrompt, evalEvery, patience,
-            checkpointEvery, maxPrompt, device, dtype, json,
+            checkpointEvery, maxPrompt, device, dtype, threads, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -82,7 +83,7 @@ public sealed class TrainCommand : ICliCommand
                 EarlyStoppingPatience = parse.GetValue(patience),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 MaxPromptTokens = parse.GetValue(maxPrompt),
-                Torch = new() { Device = parse.GetValue(device)!, DType = parse.GetValue(dtype)! },
+                Torch = new() { Device = parse.GetValue(device)!, DType = parse.GetValue(dtype)!, Threads = parse.GetValue(threads) },
             };
             string dataDir = parse.GetValue(data)!.FullName, baseDir = parse.GetValue(baseModel)!.FullName, outDir = parse.GetValue(output)!.FullName;
             TrainResult result;
