@@ -4,13 +4,6 @@ using PredGen.Training.Methods;
 
 namespace PredGen.Cli.Tests;
 
-/// <summary>Tests that swap Console.Out run one at a time.</summary>
-[CollectionDefinition(Name)]
-public sealed class ConsoleOutput
-{
-    public const string Name = "Console output";
-}
-
 [Collection(ConsoleOutput.Name)]
 public sealed class MethodCommandsTests
 {
