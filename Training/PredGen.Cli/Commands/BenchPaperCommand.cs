@@ -65,7 +65,7 @@ public sealed class BenchPaperCommand : ICliCommand
                 Torch = new TorchOptions { Device = "cpu", Threads = parse.GetValue(threads) },
             };
             string commandLine = "predgen " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
-            string machine = Machine();
+            string machine = Machine(options.Torch.Threads);
             var report = PaperBenchmark.Run(options, parse.GetValue(json) ? null : Console.Error);
             if (parse.GetValue(results) is { } resultsPath) WriteResults(resultsPath, PaperBenchmark.Markdown(report, commandLine, machine));
             Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(report, CliJson.Options) : PaperBenchmark.Markdown(report, commandLine, machine));
@@ -74,7 +74,7 @@ public sealed class BenchPaperCommand : ICliCommand
         return command;
     }
 
-    private static string Machine()
+    private static string Machine(int threads)
     {
         string cpu = File.Exists("/proc/cpuinfo")
             ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
@@ -82,7 +82,7 @@ public sealed class BenchPaperCommand : ICliCommand
         string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
         var info = TorchRuntime.Describe(new TorchOptions { Device = "cpu" }, measure: false);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{Environment.ProcessorCount} cores of {cpu}, TorchSharp {info.TorchSharpVersion} / libtorch {info.LibTorchVersion} on CPU, {info.Threads} torch threads, load average {load} at the start (shared machine)");
+            $"{Environment.ProcessorCount} cores of {cpu}, TorchSharp {info.TorchSharpVersion} / libtorch {info.LibTorchVersion} on CPU, {(threads > 0 ? threads : info.Threads)} torch threads per process, load average {load} at the start (shared machine)");
     }
 
     /// <summary>Replaces the generated section of the results page and keeps what people wrote around it.</summary>

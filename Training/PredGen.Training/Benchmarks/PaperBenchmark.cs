@@ -192,13 +192,16 @@ public static class PaperBenchmark
     }
 
     /// <summary>Methods from best to worst on the primary metric (accuracy, or MSE lower-is-better), e.g. "PredGen > Generator > Predictor".</summary>
-    private static string Ordering(List<MethodSummary> summaries)
+    internal static string Ordering(List<MethodSummary> summaries)
     {
         bool classification = summaries[0].Kind == "classification";
         string key = classification ? "accuracy" : "mse";
-        var ordered = summaries.Where(s => s.Metrics.ContainsKey(key))
-            .OrderBy(s => classification ? -s.Metrics[key].Mean : s.Metrics[key].Mean).Select(s => s.Method);
-        return string.Join(" > ", ordered);
+        // Methods with the same mean (e.g. all predicting the majority class) are shown as ties, not in list order.
+        var tiers = summaries.Where(s => s.Metrics.ContainsKey(key))
+            .GroupBy(s => Math.Round(s.Metrics[key].Mean, 9))
+            .OrderBy(g => classification ? -g.Key : g.Key)
+            .Select(g => string.Join(" = ", g.Select(s => s.Method)));
+        return string.Join(" > ", tiers);
     }
 
     private static string Headline(Metrics m) => m.Kind == TaskKind.Classification

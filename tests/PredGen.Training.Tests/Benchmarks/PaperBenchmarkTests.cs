@@ -1,0 +1,31 @@
+using PredGen.Training.Benchmarks;
+
+namespace PredGen.Training.Tests.Benchmarks;
+
+public sealed class PaperBenchmarkTests
+{
+    private static MethodSummary Summary(string method, string kind, string metric, double mean) =>
+        new("t", kind, method, 1e-3, 3, new Dictionary<string, MeanStd> { [metric] = new(mean, 0) }, 1, 1, []);
+
+    [Fact]
+    public void Mean_and_sample_standard_deviation_over_seeds()
+    {
+        var s = MeanStd.Of([0.6, 0.7, 0.8]);
+
+        Assert.Equal(0.7, s.Mean, 12);
+        Assert.Equal(0.1, s.Std, 12);
+        Assert.Equal("0.700 ± 0.100", s.Format("F3"));
+    }
+
+    [Fact]
+    public void Ordering_ranks_accuracy_high_first_mse_low_first_and_shows_ties()
+    {
+        string classification = PaperBenchmark.Ordering([Summary("Predictor", "classification", "accuracy", 0.62),
+            Summary("Generator", "classification", "accuracy", 0.62), Summary("PredGen", "classification", "accuracy", 0.70)]);
+        string regression = PaperBenchmark.Ordering([Summary("Predictor", "regression", "mse", 0.45),
+            Summary("Generator", "regression", "mse", 0.72), Summary("PredGen", "regression", "mse", 0.48)]);
+
+        Assert.Equal("PredGen > Predictor = Generator", classification);
+        Assert.Equal("Predictor > PredGen > Generator", regression);
+    }
+}
