@@ -18,7 +18,7 @@ public sealed class ServingTestBed : IAsyncDisposable
 {
     private readonly string _cache;
 
-    private ServingTestBed(AzuriteFixture azurite, IHost host, IArtifactStore store, ScriptedEngineLoader loader, string task, string requestsQueue, string cache)
+    private ServingTestBed(AzuriteFixture azurite, IHost host, IArtifactStore store, ScriptedEngineLoader? loader, string task, string requestsQueue, string cache)
     {
         _cache = cache;
         Azurite = azurite;
@@ -32,7 +32,8 @@ public sealed class ServingTestBed : IAsyncDisposable
     public AzuriteFixture Azurite { get; }
     public IHost Host { get; }
     public IArtifactStore Store { get; }
-    public ScriptedEngineLoader Loader { get; }
+    /// <summary>The scripted model's loader; null when the host serves a real TrainedModel.</summary>
+    public ScriptedEngineLoader? Loader { get; }
     public string Task { get; }
     public string RequestsQueue { get; }
     public string PoisonQueue => RequestsQueue + "-poison";
@@ -40,15 +41,15 @@ public sealed class ServingTestBed : IAsyncDisposable
     public ServingModelSlot Slot => Host.Services.GetRequiredService<ServingModelSlot>();
 
     public static async Task<ServingTestBed> StartAsync(AzuriteFixture azurite, int maxBatchSize = 8, int maxBatchWaitMs = 5, int computeMs = 0,
-        int maxDequeueCount = 2)
+        int maxDequeueCount = 2, string? trainedModelDirectory = null)
     {
         string id = Guid.NewGuid().ToString("N")[..8];
         string task = "t" + id;
         string requests = "requests-" + id;
         string cache = Path.Combine(Path.GetTempPath(), "predgen-serving-test-" + id);
         var store = ArtifactStoreFactory.Create(azurite.ConnectionString);
-        await PromoteAsync(store, task, "job-a");
-        var loader = new ScriptedEngineLoader(computeMs);
+        await PromoteAsync(store, task, "job-a", trainedModelDirectory);
+        var loader = trainedModelDirectory == null ? new ScriptedEngineLoader(computeMs) : null;
         var settings = new Dictionary<string, string?>
         {
             [SettingNames.Storage] = azurite.ConnectionString,
@@ -63,19 +64,24 @@ public sealed class ServingTestBed : IAsyncDisposable
             [SettingNames.ServingChampionPollSeconds] = "0.1",
             [SettingNames.ServingMaxTextLength] = "200",
             [SettingNames.ServingModelCacheDirectory] = cache,
+            [SettingNames.TorchDevice] = "cpu",
+            ["Torch:Threads"] = "1",
         };
-        var host = ServingHost.Build(settings, services => services.AddSingleton<IPredictionEngineLoader>(loader), LogLevel.Warning);
+        // Without a scripted loader the host keeps its default: TrainedModel.Load of the downloaded champion folder.
+        var host = ServingHost.Build(settings, services => { if (loader != null) services.AddSingleton<IPredictionEngineLoader>(loader); }, LogLevel.Warning);
         await host.StartAsync();
         var bed = new ServingTestBed(azurite, host, store, loader, task, requests, cache);
         await bed.Slot.WaitForModelAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         return bed;
     }
 
-    /// <summary>Uploads a model folder for <paramref name="jobId"/> and points the champion at it (as PromoteChampion does).</summary>
-    public static async Task PromoteAsync(IArtifactStore store, string task, string jobId)
+    /// <summary>Uploads a model folder for <paramref name="jobId"/> (a trained one, or a placeholder for the scripted
+    /// model) and points the champion at it, as PromoteChampion does.</summary>
+    public static async Task PromoteAsync(IArtifactStore store, string task, string jobId, string? trainedModelDirectory = null)
     {
         string modelPath = BlobLayout.JobModel(task, "run-1", jobId);
-        await store.WriteTextAsync(BlobLayout.Combine(modelPath, "model_card.json"), "{\"method\":\"PredGen\"}");
+        if (trainedModelDirectory != null) await store.UploadDirectoryAsync(trainedModelDirectory, modelPath);
+        else await store.WriteTextAsync(BlobLayout.Combine(modelPath, "model_card.json"), "{\"method\":\"PredGen\"}");
         var pointer = new ChampionPointer(task, "run-1", jobId, "PredGen", modelPath, "accuracy", 0.9, DateTimeOffset.UtcNow);
         await store.WriteTextAsync(BlobLayout.Champion(task), pointer.ToJson());
     }

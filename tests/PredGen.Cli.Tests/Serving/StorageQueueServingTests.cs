@@ -63,7 +63,7 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
 
         Assert.Equal(first.ToJson(), second.ToJson());
         Assert.Equal(first.ToJson(), third.ToJson());
-        Assert.Equal(1, bed.Loader.TotalRows);
+        Assert.Equal(1, bed.Loader!.TotalRows);
         Assert.Equal((3L, 2L), (bed.Metrics.Replied, bed.Metrics.Cached));
     }
 
@@ -116,7 +116,7 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
         Assert.Equal("job-a", before.Model!.JobId);
         Assert.Equal("job-b", after.Model!.JobId);
         Assert.All(answeredDuringSwitch, r => Assert.True(r.IsSuccess));
-        Assert.True(bed.Loader.Loaded[0].Disposed);
+        Assert.True(bed.Loader!.Loaded[0].Disposed);
         Assert.Equal(2, bed.Metrics.Reloads);
     }
 
@@ -151,13 +151,13 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
         {
             clients = Clients * LoopsPerClient, seconds = stopwatch.Elapsed.TotalSeconds, requests = sent.Count, replies = replies.Values.Sum(),
             lost = sent.Keys.Count(k => !replies.ContainsKey(k)), duplicated = replies.Values.Count(n => n > 1), unmatched,
-            inferences = bed.Loader.TotalRows, batches = bed.Metrics.Batches, requests_per_second = sent.Count / stopwatch.Elapsed.TotalSeconds,
+            inferences = bed.Loader!.TotalRows, batches = bed.Metrics.Batches, requests_per_second = sent.Count / stopwatch.Elapsed.TotalSeconds,
         };
         File.WriteAllText(Path.Combine(TestPaths.ArtifactDirectory("serving"), "load-test.json"), JsonSerializer.Serialize(summary));
         Assert.True(sent.Count >= Clients * LoopsPerClient, $"only {sent.Count} requests were sent");
         Assert.Equal((0, 0, 0L), (summary.lost, summary.duplicated, unmatched));
         Assert.Equal(sent.Count, summary.replies);
-        Assert.Equal(sent.Count, bed.Loader.TotalRows); // nothing computed twice
+        Assert.Equal(sent.Count, bed.Loader!.TotalRows); // nothing computed twice
         Assert.Empty(wrong);
         Assert.True(bed.Metrics.Batches < sent.Count, $"{bed.Metrics.Batches} batches for {sent.Count} requests: no batching happened");
     }
