@@ -156,6 +156,10 @@ public static class SettingNames
     [Setting(SettingHosts.Workers)]
     public const string TorchDevice = "Torch:Device";
 
+    /// <summary>libtorch intra-op threads (TorchOptions.Threads); 0 = one per core.</summary>
+    [Setting(SettingHosts.None)]
+    public const string TorchThreads = "Torch:Threads";
+
     /// <summary>float32 | float16 | bfloat16 (TorchOptions.DType); defaults in code.</summary>
     [Setting(SettingHosts.None)]
     public const string TorchDType = "Torch:DType";

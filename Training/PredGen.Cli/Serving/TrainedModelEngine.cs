@@ -29,5 +29,9 @@ public sealed class TrainedModelEngine(TrainedModel model) : IPredictionEngine
 /// <summary>Loads champions with TrainedModel.Load on the configured device (SettingNames.TorchDevice).</summary>
 public sealed class TrainedModelEngineLoader(TorchOptions torch) : IPredictionEngineLoader
 {
-    public IPredictionEngine Load(string modelDirectory, ChampionPointer champion) => new TrainedModelEngine(TrainedModel.Load(modelDirectory, torch));
+    public IPredictionEngine Load(string modelDirectory, ChampionPointer champion)
+    {
+        TorchRuntime.Apply(torch);
+        return new TrainedModelEngine(TrainedModel.Load(modelDirectory, torch));
+    }
 }

@@ -65,7 +65,7 @@ public sealed class ServingTestBed : IAsyncDisposable
             [SettingNames.ServingMaxTextLength] = "200",
             [SettingNames.ServingModelCacheDirectory] = cache,
             [SettingNames.TorchDevice] = "cpu",
-            ["Torch:Threads"] = "1",
+            [SettingNames.TorchThreads] = "1",
         };
         // Without a scripted loader the host keeps its default: TrainedModel.Load of the downloaded champion folder.
         var host = ServingHost.Build(settings, services => { if (loader != null) services.AddSingleton<IPredictionEngineLoader>(loader); }, LogLevel.Warning);

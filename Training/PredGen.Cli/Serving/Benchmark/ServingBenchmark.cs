@@ -1,0 +1,347 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PredGen.Shared.Configuration;
+using PredGen.Shared.Data;
+using PredGen.Shared.Models;
+using PredGen.Shared.Predictions;
+using PredGen.Shared.Storage;
+using PredGen.Training.Checkpoints;
+using PredGen.Training.Generation;
+using PredGen.Training.Methods;
+using PredGen.Training.Model;
+using PredGen.Training.Runtime;
+using PredGen.Training.Tokenization;
+using static TorchSharp.torch;
+
+namespace PredGen.Cli.Serving.Benchmark;
+
+public sealed record ServeBenchOptions
+{
+    /// <summary>A fine-tuned model folder to serve; null: fine-tune one quickly from <see cref="BaseModel"/>.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Base checkpoint for the quick fine-tune; null: models/base of the repository, else a random Small base.</summary>
+    public string? BaseModel { get; init; }
+
+    public int FineTuneSteps { get; init; } = 40;
+    public IReadOnlyList<int> BatchLimits { get; init; } = [1, 8, 32];
+    public int MaxWaitMs { get; init; } = 10;
+    public double SecondsPerPhase { get; init; } = 6;
+
+    /// <summary>Storage account (connection string) for queues and result blobs; null: start Azurite locally.</summary>
+    public string? Queues { get; init; }
+
+    /// <summary>libtorch intra-op threads for the model alone and the worker alike (1 by default: on shared cores
+    /// OpenMP's spinning threads collapse under oversubscription).</summary>
+    public int Threads { get; init; } = 1;
+}
+
+public sealed record ModelThroughput(int BatchSize, double RowsPerSecond, double BatchMs);
+
+public sealed record LoadPhase(double OfferedPerSecond, int Concurrency, int Requests, double RequestsPerSecond, double P50Ms, double P99Ms, double MeanBatchSize, int Lost, int Duplicated);
+
+public sealed record ServingFigures(
+    int MaxBatchSize, int MaxWaitMs, LoadPhase Saturation, double ModelRowsPerSecond, double Efficiency, LoadPhase HalfLoad,
+    double P99TargetMs, bool MeetsThroughputTarget, bool MeetsLatencyTarget);
+
+public sealed record DecodingFigures(int Batch, int NewTokens, double CachedMs, double RecomputeMs, double Speedup, bool TokensMatch);
+
+public sealed record LabelScoringFigures(int Batch, double ScoringMs, double GenerationMs, double Speedup);
+
+public sealed record ServeBenchResult(
+    string Machine, string Model, string Method, string BaseModel, int TorchThreads, IReadOnlyList<ModelThroughput> ModelThroughput,
+    IReadOnlyList<ServingFigures> Serving, DecodingFigures KvCache, LabelScoringFigures LabelScoring, string Notes);
+
+/// <summary>
+/// `predgen bench serve`: the prediction worker on storage queues (Azurite on this machine) against the model's own
+/// batched throughput, in one run. Per batch limit: saturation (closed loop, enough outstanding requests to fill
+/// every batch) and half of that load (open loop at a fixed rate), client-side latency from send to reply.
+/// Also the KV cache's decoding speedup over recomputing the whole sequence per token, and exact label scoring's over
+/// constrained generation.
+/// </summary>
+public static class ServingBenchmark
+{
+    private static readonly string[] Texts =
+        ["it was good", "so awful", "really nice", "quite poor", "the day was great", "honestly bad", "so nice", "it was awful"];
+
+    public static async Task<ServeBenchResult> RunAsync(ServeBenchOptions options, TextWriter log, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
+        var torch = new TorchOptions { Device = "cpu", Threads = options.Threads };
+        TorchRuntime.Apply(torch);
+        string work = Path.Combine(Path.GetTempPath(), "predgen-bench-serve-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(work);
+        try
+        {
+            var (modelDir, baseName) = PrepareModel(options, work, torch, log);
+            var card = ModelCard.Load(modelDir);
+
+            await log.WriteLineAsync("measuring label scoring and KV-cache decoding").ConfigureAwait(false);
+            using var model = TrainedModel.Load(modelDir, torch);
+            var scoring = MeasureLabelScoring(model, 8);
+            var kv = MeasureKvCache(modelDir, torch, batch: 8, newTokens: 32);
+            var own = new List<ModelThroughput>();
+
+            LocalAzurite? azurite = null;
+            string connection = options.Queues ?? (azurite = await LocalAzurite.StartAsync(cancellationToken).ConfigureAwait(false)).ConnectionString;
+            var serving = new List<ServingFigures>();
+            try
+            {
+                var store = ArtifactStoreFactory.Create(connection);
+                string modelPath = BlobLayout.JobModel("bench", "bench-run", "bench-job");
+                await store.UploadDirectoryAsync(modelDir, modelPath, cancellationToken).ConfigureAwait(false);
+                await store.WriteTextAsync(BlobLayout.Champion("bench"), new ChampionPointer("bench", "bench-run", "bench-job", card.Method.ToString(),
+                    modelPath, "accuracy", 1, DateTimeOffset.UtcNow).ToJson(), cancellationToken).ConfigureAwait(false);
+                foreach (int limit in options.BatchLimits)
+                {
+                    // The model alone right before the worker with the same batch limit: the machine's load (shared cores)
+                    // drifts, so the two figures of one limit are taken as close together as possible.
+                    await log.WriteLineAsync($"batch limit {limit}: the model alone, then the worker").ConfigureAwait(false);
+                    var modelAtLimit = MeasureModel(model, limit, options.SecondsPerPhase / 2);
+                    own.Add(modelAtLimit);
+                    serving.Add(await MeasureServingAsync(connection, limit, options, modelAtLimit, Path.Combine(work, "cache"), cancellationToken).ConfigureAwait(false));
+                }
+            }
+            finally
+            {
+                azurite?.Dispose();
+            }
+            return new ServeBenchResult(
+                Machine: $"{Environment.ProcessorCount} cores, CPU, load average {LoadAverage()}",
+                Model: options.Model ?? $"PredGen classifier fine-tuned {options.FineTuneSteps} steps on the synthetic sentiment task",
+                Method: card.Method.ToString(), BaseModel: baseName, TorchThreads: get_num_threads(), own, serving, kv, scoring,
+                Notes: "client-side latency (send -> reply received) through Azurite storage queues, result blobs written per request; " +
+                       "Azurite, worker and clients share this machine's cores with the model");
+        }
+        finally
+        {
+            try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static (string ModelDir, string BaseName) PrepareModel(ServeBenchOptions options, string work, TorchOptions torch, TextWriter log)
+    {
+        if (options.Model != null) return (options.Model, ModelCard.Load(options.Model).BaseModel ?? "unknown");
+        string? baseDir = options.BaseModel ?? FindCommittedBase();
+        string baseName = baseDir ?? "random LlamaConfig.Small (models/base not found)";
+        baseDir ??= SyntheticTasks.WriteRandomBase(Path.Combine(work, "base"), LlamaConfig.Small(ByteTokenizer.Size));
+        string data = Path.Combine(work, "data");
+        SyntheticTasks.WriteClassification(data, trainRows: 64, testRows: 16);
+        log.WriteLine($"fine-tuning PredGen on {baseName} for {options.FineTuneSteps} steps");
+        var result = Trainer.Train(new TrainOptions
+        {
+            Method = MethodKind.PredGen, TaskKind = TaskKind.Classification, Seed = 5, MaxSteps = options.FineTuneSteps, BatchSize = 8,
+            LearningRate = 1e-3, WarmupRatio = 0.1, FineTuning = FineTuning.Full, EvalEvery = options.FineTuneSteps, EarlyStoppingPatience = 0,
+            CheckpointEvery = 0, MaxPromptTokens = 64, Torch = torch,
+        }, data, baseDir, Path.Combine(work, "run"));
+        return (result.ModelDirectory, baseName);
+    }
+
+    private static string? FindCommittedBase()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir != null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "models", "base");
+            if (File.Exists(Path.Combine(candidate, "config.json"))) return candidate;
+        }
+        return null;
+    }
+
+    private static List<TextInput> Batch(int size, int offset = 0) =>
+        [.. Enumerable.Range(0, size).Select(i => new TextInput(Texts[(i + offset) % Texts.Length]))];
+
+    /// <summary>Rows per second of TrainedModel.Predict at one batch size, as the worker calls it (probabilities, no text).</summary>
+    private static ModelThroughput MeasureModel(TrainedModel model, int batchSize, double seconds)
+    {
+        var batch = Batch(batchSize);
+        model.Predict(batch, withProbabilities: true, withText: false); // warm-up
+        var stopwatch = Stopwatch.StartNew();
+        int batches = 0;
+        while (stopwatch.Elapsed.TotalSeconds < seconds || batches < 3)
+        {
+            model.Predict(batch, withProbabilities: true, withText: false);
+            batches++;
+        }
+        double elapsed = stopwatch.Elapsed.TotalSeconds;
+        return new ModelThroughput(batchSize, Math.Round(batches * batchSize / elapsed, 1), Math.Round(elapsed * 1000 / batches, 2));
+    }
+
+    private static LabelScoringFigures MeasureLabelScoring(TrainedModel model, int batchSize)
+    {
+        var batch = Batch(batchSize);
+        double scoring = TimeMs(() => model.Predict(batch, withProbabilities: true, withText: false));
+        double generation = TimeMs(() => model.Predict(batch, withProbabilities: false, withText: true));
+        return new LabelScoringFigures(batchSize, Math.Round(scoring, 2), Math.Round(generation, 2), Math.Round(generation / scoring, 2));
+    }
+
+    /// <summary>Greedy decoding of <paramref name="newTokens"/> tokens with the KV cache (GreedyDecoder) against running
+    /// the whole sequence through the model for every new token.</summary>
+    private static DecodingFigures MeasureKvCache(string modelDir, TorchOptions torch, int batch, int newTokens)
+    {
+        var (model, tokenizer) = ModelDirectory.Load(modelDir, torch);
+        using (model)
+        {
+            model.eval();
+            var prompts = Batch(batch).Select(t => (IReadOnlyList<int>)tokenizer.Encode("Text: " + t.Text + "\nAnswer:", addBos: true)).ToList();
+            var none = new HashSet<int>();
+            int[][] cached = [];
+            double cachedMs = TimeMs(() => cached = [.. GreedyDecoder.Generate(model, prompts, newTokens, tokenizer.PadId, none).Tokens]);
+            int[][] recomputed = [];
+            double recomputeMs = TimeMs(() => recomputed = Recompute(model, prompts, newTokens, tokenizer.PadId));
+            bool match = cached.Zip(recomputed).All(p => p.First.SequenceEqual(p.Second));
+            return new DecodingFigures(batch, newTokens, Math.Round(cachedMs, 1), Math.Round(recomputeMs, 1), Math.Round(recomputeMs / cachedMs, 2), match);
+        }
+    }
+
+    private static int[][] Recompute(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, int newTokens, int padId)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var (ids, mask) = GreedyDecoder.LeftPad(prompts, padId, model.Device);
+        var generated = prompts.Select(_ => new List<int>()).ToArray();
+        for (int step = 0; step < newTokens; step++)
+        {
+            var logits = model.forward(new CausalLMInput(ids, mask)).Logits!;   // the whole sequence, every step
+            var next = logits.select(1, -1).argmax(-1);
+            long[] values = next.cpu().data<long>().ToArray();
+            for (int r = 0; r < values.Length; r++) generated[r].Add((int)values[r]);
+            ids = cat([ids, next.unsqueeze(1)], 1);
+            mask = cat([mask, ones_like(next).unsqueeze(1).to(mask.dtype)], 1);
+        }
+        return [.. generated.Select(g => g.ToArray())];
+    }
+
+    private static double TimeMs(Action action)
+    {
+        action(); // warm-up
+        var stopwatch = Stopwatch.StartNew();
+        int runs = 0;
+        while (stopwatch.Elapsed.TotalSeconds < 1.5 || runs < 3)
+        {
+            action();
+            runs++;
+        }
+        return stopwatch.Elapsed.TotalMilliseconds / runs;
+    }
+
+    private static async Task<ServingFigures> MeasureServingAsync(string connection, int limit, ServeBenchOptions options, ModelThroughput model, string cache, CancellationToken cancellationToken)
+    {
+        string requests = "bench-requests-" + limit.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
+        var settings = new Dictionary<string, string?>
+        {
+            [SettingNames.Storage] = connection,
+            [SettingNames.ServingTransport] = ServingOptions.StorageQueueTransport,
+            [SettingNames.ServingTask] = "bench",
+            [SettingNames.ServingRequestsQueue] = requests,
+            [SettingNames.ServingMaxBatchSize] = limit.ToString(CultureInfo.InvariantCulture),
+            [SettingNames.ServingMaxBatchWaitMs] = options.MaxWaitMs.ToString(CultureInfo.InvariantCulture),
+            [SettingNames.ServingMaxInFlight] = Math.Max(64, 4 * limit).ToString(CultureInfo.InvariantCulture),
+            [SettingNames.ServingMaxPollIntervalMs] = "10",
+            [SettingNames.ServingModelCacheDirectory] = cache,
+            [SettingNames.TorchDevice] = "cpu",
+            [SettingNames.TorchThreads] = options.Threads.ToString(CultureInfo.InvariantCulture),
+        };
+        using var host = ServingHost.Build(settings, minimumLogLevel: LogLevel.Warning);
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var slot = host.Services.GetRequiredService<ServingModelSlot>();
+            await slot.WaitForModelAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
+            var metrics = host.Services.GetRequiredService<ServingMetrics>();
+            var queues = StorageQueueClients.Create(connection);
+            var clients = Enumerable.Range(0, 4).Select(_ => new StorageQueuePredictionClient(queues, requests, maxPollInterval: TimeSpan.FromMilliseconds(10))).ToList();
+            try
+            {
+                int concurrency = Math.Max(8, 3 * limit);
+                await ClosedLoopAsync(clients, concurrency, TimeSpan.FromSeconds(1), metrics, cancellationToken).ConfigureAwait(false); // warm-up
+                var saturation = await ClosedLoopAsync(clients, concurrency, TimeSpan.FromSeconds(options.SecondsPerPhase), metrics, cancellationToken).ConfigureAwait(false);
+                var half = await OpenLoopAsync(clients, saturation.RequestsPerSecond / 2, TimeSpan.FromSeconds(options.SecondsPerPhase), metrics, cancellationToken).ConfigureAwait(false);
+                double efficiency = saturation.RequestsPerSecond / model.RowsPerSecond;
+                double target = options.MaxWaitMs + 2 * model.BatchMs;
+                return new ServingFigures(limit, options.MaxWaitMs, saturation, model.RowsPerSecond, Math.Round(efficiency, 3), half,
+                    Math.Round(target, 1), efficiency >= 0.8, half.P99Ms <= target);
+            }
+            finally
+            {
+                foreach (var c in clients) await c.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static PredictionRequest NewRequest(int i) => new()
+    {
+        RequestId = PredictionSchema.NewRequestId(), Task = "bench", Text = Texts[i % Texts.Length], ReturnProbabilities = true, ReturnText = false,
+    };
+
+    private static async Task<LoadPhase> ClosedLoopAsync(List<StorageQueuePredictionClient> clients, int concurrency, TimeSpan duration, ServingMetrics metrics, CancellationToken cancellationToken)
+    {
+        var latencies = new ConcurrentBag<double>();
+        var seen = new ConcurrentDictionary<string, int>();
+        long batchesBefore = metrics.Batches, rowsBefore = metrics.Inferences;
+        int sent = 0;
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
+        {
+            var client = clients[worker % clients.Count];
+            while (stopwatch.Elapsed < duration)
+            {
+                var request = NewRequest(Interlocked.Increment(ref sent));
+                long started = Stopwatch.GetTimestamp();
+                var reply = await client.PredictAsync(request, TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                seen.AddOrUpdate(reply.RequestId, 1, (_, n) => n + 1);
+            }
+        })).ConfigureAwait(false);
+        double seconds = stopwatch.Elapsed.TotalSeconds;
+        return Phase(0, concurrency, sent, latencies, seen, seconds, metrics.Batches - batchesBefore, metrics.Inferences - rowsBefore);
+    }
+
+    private static async Task<LoadPhase> OpenLoopAsync(List<StorageQueuePredictionClient> clients, double rate, TimeSpan duration, ServingMetrics metrics, CancellationToken cancellationToken)
+    {
+        var latencies = new ConcurrentBag<double>();
+        var seen = new ConcurrentDictionary<string, int>();
+        long batchesBefore = metrics.Batches, rowsBefore = metrics.Inferences;
+        var pending = new List<Task>();
+        var interval = TimeSpan.FromSeconds(1 / Math.Max(rate, 0.5));
+        var stopwatch = Stopwatch.StartNew();
+        int sent = 0;
+        while (stopwatch.Elapsed < duration)
+        {
+            var due = interval * sent;
+            if (due > stopwatch.Elapsed) await Task.Delay(due - stopwatch.Elapsed, cancellationToken).ConfigureAwait(false);
+            var client = clients[sent % clients.Count];
+            var request = NewRequest(sent++);
+            pending.Add(Task.Run(async () =>
+            {
+                long started = Stopwatch.GetTimestamp();
+                var reply = await client.PredictAsync(request, TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                seen.AddOrUpdate(reply.RequestId, 1, (_, n) => n + 1);
+            }, cancellationToken));
+        }
+        await Task.WhenAll(pending).ConfigureAwait(false);
+        return Phase(Math.Round(rate, 1), 0, sent, latencies, seen, stopwatch.Elapsed.TotalSeconds, metrics.Batches - batchesBefore, metrics.Inferences - rowsBefore);
+    }
+
+    private static LoadPhase Phase(double offered, int concurrency, int sent, ConcurrentBag<double> latencies, ConcurrentDictionary<string, int> seen, double seconds, long batches, long rows)
+    {
+        var sorted = latencies.Order().ToArray();
+        double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+        return new LoadPhase(offered, concurrency, sent, Math.Round(seen.Count / seconds, 1), Math.Round(Percentile(0.5), 1), Math.Round(Percentile(0.99), 1),
+            batches == 0 ? 0 : Math.Round((double)rows / batches, 2), Lost: sent - seen.Count, Duplicated: seen.Values.Count(n => n > 1));
+    }
+
+    private static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+        catch (IOException) { return "?"; }
+    }
+}
