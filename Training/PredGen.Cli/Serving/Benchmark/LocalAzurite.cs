@@ -27,15 +27,19 @@ public sealed class LocalAzurite : IDisposable
         string script = FindScript() ?? throw new InvalidOperationException(
             "Azurite is not installed under tests/node_modules: run `npm ci` in tests/ (or scripts/test), or pass --queues <connection string>.");
         int blob = FreePort(), queue = FreePort(), table = FreePort();
-        var psi = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo("node")
+        {
+            UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath(),
+        };
         foreach (var a in new[]
         {
             script, "--inMemoryPersistence", "--blobHost", "127.0.0.1", "--blobPort", Port(blob), "--queueHost", "127.0.0.1", "--queuePort", Port(queue),
             "--tableHost", "127.0.0.1", "--tablePort", Port(table), "--skipApiVersionCheck", "--loose", "--disableTelemetry",
         }) psi.ArgumentList.Add(a);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start node");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var output = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var azurite = new LocalAzurite(process,
@@ -44,10 +48,10 @@ public sealed class LocalAzurite : IDisposable
         var stopwatch = Stopwatch.StartNew();
         while (!(await CanConnectAsync(blob).ConfigureAwait(false) && await CanConnectAsync(queue).ConfigureAwait(false)))
         {
-            if (process.HasExited || stopwatch.Elapsed > TimeSpan.FromSeconds(30))
+            if (process.HasExited || stopwatch.Elapsed > TimeSpan.FromSeconds(90))
             {
                 azurite.Dispose();
-                throw new InvalidOperationException("Azurite did not start listening within 30 s");
+                lock (output) throw new InvalidOperationException($"Azurite ({script}) did not start listening within 90 s:\n{output}");
             }
             await Task.Delay(100, cancellationToken).ConfigureAwait(false);
         }
