@@ -81,15 +81,18 @@ internal static class HuggingFaceFixture
         WriteTokenizer(directory);
     }
 
+    private static readonly string[] Merges = ["Ġ t", "h e", "Ġt he", "i n", "Ġ a", "e r"];
+
+    private static readonly List<string> VocabTokens =
+        ["<unk>", .. "abcdefghijklmnopqrstuvwxyzĠ0123456789.,!?".Select(c => c.ToString()), .. Merges.Select(m => m.Replace(" ", "", StringComparison.Ordinal))];
+
+    public static int VocabId(string token) => VocabTokens.IndexOf(token);
+
     /// <summary>A byte-level BPE tokenizer.json: a small vocabulary of GPT-2 byte symbols (Ġ = space), some merges, specials as added tokens.</summary>
     private static void WriteTokenizer(string directory)
     {
         var vocab = new JsonObject();
-        int id = 0;
-        vocab["<unk>"] = id++;
-        foreach (char c in "abcdefghijklmnopqrstuvwxyzĠ0123456789.,!?") vocab[c.ToString()] = id++;
-        string[] merges = ["Ġ t", "h e", "Ġt he", "i n", "Ġ a", "e r"];
-        foreach (string m in merges) vocab[m.Replace(" ", "", StringComparison.Ordinal)] = id++;
+        for (int i = 0; i < VocabTokens.Count; i++) vocab[VocabTokens[i]] = i;
         var tokenizer = new JsonObject
         {
             ["version"] = "1.0",
@@ -111,7 +114,7 @@ internal static class HuggingFaceFixture
                 ["unk_token"] = null,
                 ["byte_fallback"] = false,
                 ["vocab"] = vocab,
-                ["merges"] = new JsonArray(merges.Select(m => (JsonNode)JsonValue.Create(m)!).ToArray()),
+                ["merges"] = new JsonArray(Merges.Select(m => (JsonNode)JsonValue.Create(m)!).ToArray()),
             },
         };
         File.WriteAllText(Path.Combine(directory, "tokenizer.json"), tokenizer.ToJsonString());
