@@ -1,7 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using PredGen.Cli.Worker;
+using PredGen.Shared.Data;
+using PredGen.Training.Methods;
 using PredGen.Training.Mine;
+using PredGen.Training.Runtime;
+using TorchSharp;
 
 namespace PredGen.Cli.Commands;
 
@@ -16,22 +21,36 @@ public sealed class MineCommand : ICliCommand
     public Command Create()
     {
         var input = new Option<string?>("--input") { Description = "JSONL file of {\"z\": [floats], \"y\": [floats]} pairs" };
+        var modelDir = new Option<string?>("--model") { Description = "a fine-tuned model directory (TrainedModel): estimate I(Y; Z) of its representations" };
+        var data = new Option<string?>("--data") { Description = "with --model: prepared JSONL rows {\"text\", \"label\"} (Y = one-hot label or value)" };
+        var maxRows = new Option<int>("--max-rows") { Description = "with --model: use at most this many rows (0: all)", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "with --model: cpu, cuda or auto", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
         var curve = new Option<bool>("--curve") { Description = "include the training curve in the JSON (default: its length only)" };
         var mine = MineCliOptions.Create();
         var command = new Command("mine",
             "Estimate the mutual information I(Z; Y) in nats with MINE (Donsker-Varadhan, NWJ or InfoNCE bound) on held-out samples, with a confidence interval.")
         {
-            input, json, curve,
+            input, modelDir, data, maxRows, device, json, curve,
         };
         mine.AddTo(command);
         command.SetAction(parse =>
         {
             var options = mine.Read(parse);
             string? path = parse.GetValue(input);
+            if (parse.GetValue(modelDir) is string model)
+            {
+                string? dataPath = parse.GetValue(data);
+                if (dataPath is null)
+                {
+                    Console.Error.WriteLine("--model needs --data rows.jsonl");
+                    return 2;
+                }
+                return AnalyseModel(model, dataPath, parse.GetValue(maxRows), parse.GetValue(device)!, options, parse.GetValue(json), parse.GetValue(curve));
+            }
             if (path is null)
             {
-                Console.Error.WriteLine("give --input pairs.jsonl");
+                Console.Error.WriteLine("give --input pairs.jsonl, or --model dir --data rows.jsonl");
                 return 2;
             }
             var (z, y) = MinePairs.Read(path);
@@ -45,5 +64,28 @@ public sealed class MineCommand : ICliCommand
             return 0;
         });
         return command;
+    }
+
+    private static int AnalyseModel(string modelDir, string dataPath, int maxRows, string device, MineOptions options, bool json, bool curve)
+    {
+        var rows = PreparedRow.ReadJsonl(dataPath);
+        if (maxRows > 0) rows = [.. rows.Take(maxRows)];
+        using var model = TrainedModel.Load(modelDir, new TorchOptions { Device = device, Threads = torch.get_num_threads() });
+        var report = TorchMineAnalysis.WithoutCurves(ModelMutualInformation.Analyse(model, rows, options), keepCurves: curve);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(report, CliJson.Options));
+            return 0;
+        }
+        Console.WriteLine($"{report.Method} ({report.TaskKind}), {report.Examples} examples, Y = {report.Target}, bound {report.Bound}");
+        foreach (var r in report.Representations)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  I(Y; Z_{r.Representation}) ≈ {r.EstimateNats:F4} nats [{r.CiLow:F4}, {r.CiHigh:F4}]  (dim {r.Dimensions})"));
+        if (report.PoolingLossNats is double loss)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  pooling loss {loss:F4} nats"));
+        if (report.TokenAnalysis is { } tokens)
+            foreach (var label in tokens.Labels)
+                Console.WriteLine($"  {label.Label}: " + string.Join(", ", label.TopTokens.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Token} {t.Npmi:F2}"))));
+        return 0;
     }
 }

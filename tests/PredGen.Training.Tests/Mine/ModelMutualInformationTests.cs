@@ -1,0 +1,33 @@
+using PredGen.Shared.Data;
+using PredGen.Training.Methods;
+using PredGen.Training.Mine;
+using PredGen.Training.Runtime;
+using PredGen.Training.Tests.Methods;
+
+namespace PredGen.Training.Tests.Mine;
+
+public sealed class ModelMutualInformationTests
+{
+    [Fact]
+    public void A_generator_model_reports_token_level_and_pooled_estimates_below_the_label_entropy_and_its_cue_words()
+    {
+        string data = Path.Combine(Path.GetTempPath(), "predgen-mine-model-" + Environment.ProcessId);
+        SyntheticTasks.WriteClassification(data, trainRows: 24, testRows: 40, seed: 5);
+        var result = Trainer.Train(MethodFixtures.Fast(MethodKind.Generator, TaskKind.Classification), MethodFixtures.Data(TaskKind.Classification),
+            MethodFixtures.BaseModel, MethodFixtures.NewOutput("mine-generator"));
+        using var model = TrainedModel.Load(result.ModelDirectory, new TorchOptions { Device = "cpu" });
+        var rows = PreparedRow.ReadJsonl(Path.Combine(data, "validation.jsonl")).Concat(PreparedRow.ReadJsonl(Path.Combine(data, "test.jsonl"))).ToList();
+
+        var options = new MineOptions { HiddenSize = 32, EmbeddingSize = 8, BatchSize = 32, MaxSteps = 100, EvalEvery = 25, Seeds = 1, BootstrapSamples = 20 };
+        var report = ModelMutualInformation.Analyse(model, rows, options);
+
+        Assert.Equal(["token", "pooled"], report.Representations.Select(r => r.Representation));
+        Assert.Equal(80, report.Examples);
+        Assert.NotNull(report.PoolingLossNats);
+        Assert.InRange(report.TargetEntropyNats!.Value, 0.6, Math.Log(2) + 1e-9);
+        foreach (var r in report.Representations)
+            Assert.True(r.CiLow <= report.TargetEntropyNats + 0.05, $"{r.Representation}: {r.EstimateNats} [{r.CiLow}, {r.CiHigh}] above H(Y)");
+        var pos = report.TokenAnalysis!.Labels.SingleOrDefault(l => l.Label == "pos");
+        if (pos != null && pos.TopTokens.Count > 0) Assert.True(pos.TopTokens[0].Token is "good" or "great" or "nice", $"top token for pos: {pos.TopTokens[0].Token}");
+    }
+}
