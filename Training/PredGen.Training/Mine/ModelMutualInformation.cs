@@ -26,11 +26,15 @@ public sealed record ModelMiReport
     /// <summary>Classification: the plug-in entropy of the gold labels, the most any representation can carry.</summary>
     public double? TargetEntropyNats { get; init; }
     public TokenAssociationReport? TokenAnalysis { get; init; }
+    /// <summary>Why there is no estimate (too few rows), when there is none.</summary>
+    public string? Note { get; init; }
     public required double Seconds { get; init; }
 }
 
 public static class ModelMutualInformation
 {
+    public const int MinimumRows = 20;
+
     public static ModelMiReport Analyse(TrainedModel model, IReadOnlyList<PreparedRow> rows, MineOptions? options = null,
         int batchSize = 16, bool tokenAnalysis = true, CancellationToken cancellationToken = default)
     {
@@ -43,8 +47,8 @@ public static class ModelMutualInformation
         var labels = card.Labels ?? [];
         var labelIndex = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
         var usable = rows.Where(r => classification ? r.Label != null && labelIndex.ContainsKey(r.Label) : r.Value != null).ToList();
-        if (usable.Count < 20)
-            throw new ArgumentException($"{usable.Count} usable rows (labels the model knows, or values); MINE needs at least 20", nameof(rows));
+        // Too few rows for a train / validation / held-out split: report why instead of failing the pipeline's job.
+        bool enough = usable.Count >= MinimumRows;
 
         var pooled = new List<float[]>();
         var token = new List<float[]>();
@@ -62,9 +66,9 @@ public static class ModelMutualInformation
 
         var y = usable.Select(r => classification ? OneHot(labelIndex[r.Label!], labels.Count) : [(float)r.Value!.Value]).ToArray();
         var estimates = new List<RepresentationEstimate>();
-        if (token.Count == usable.Count && token.Count > 0)
+        if (enough && token.Count == usable.Count && token.Count > 0)
             estimates.Add(Estimate("token", token, y, options, cancellationToken));
-        estimates.Add(Estimate("pooled", pooled, y, options, cancellationToken));
+        if (enough) estimates.Add(Estimate("pooled", pooled, y, options, cancellationToken));
 
         double? entropy = null;
         if (classification)
@@ -85,6 +89,7 @@ public static class ModelMutualInformation
             PoolingLossNats = estimates.Count == 2 ? estimates[0].EstimateNats - estimates[1].EstimateNats : null,
             TargetEntropyNats = entropy,
             TokenAnalysis = analysis,
+            Note = enough ? null : $"{usable.Count} usable rows: MINE needs at least {MinimumRows} (train, validation and held-out parts); no estimate",
             Seconds = clock.Elapsed.TotalSeconds,
         };
     }

@@ -27,6 +27,10 @@ public sealed class ModelMutualInformationTests
         Assert.InRange(report.TargetEntropyNats!.Value, 0.6, Math.Log(2) + 1e-9);
         foreach (var r in report.Representations)
             Assert.True(r.CiLow <= report.TargetEntropyNats + 0.05, $"{r.Representation}: {r.EstimateNats} [{r.CiLow}, {r.CiHigh}] above H(Y)");
+        var tooFew = ModelMutualInformation.Analyse(model, rows.Take(10).ToList(), options, tokenAnalysis: false);
+        Assert.Empty(tooFew.Representations);
+        Assert.Contains("at least 20", tooFew.Note, StringComparison.Ordinal);
+
         var pos = report.TokenAnalysis!.Labels.SingleOrDefault(l => l.Label == "pos");
         if (pos != null && pos.TopTokens.Count > 0) Assert.True(pos.TopTokens[0].Token is "good" or "great" or "nice", $"top token for pos: {pos.TopTokens[0].Token}");
     }
