@@ -51,6 +51,7 @@ public sealed class BenchBackboneCommand : ICliCommand
                 Console.WriteLine($"forward              {result.ForwardTokensPerS,8:F0} tokens/s {result.ForwardGflops,7:F1} GFLOP/s ({result.ForwardFractionOfMatmul:P0} of matmul)");
                 Console.WriteLine($"train step           {result.TrainTokensPerS,8:F0} tokens/s {result.TrainGflops,7:F1} GFLOP/s ({result.TrainFractionOfMatmul:P0} of matmul); " +
                     $"{result.TrainStepMs:F0} ms = fwd {result.TrainForwardMs:F0} + bwd {result.TrainBackwardMs:F0} + AdamW {result.TrainOptimizerMs:F0}");
+                Console.WriteLine($"GEMMs alone          {result.GemmOnlyStepMs,8:F0} ms/step {result.GemmOnlyGflops,7:F1} GFLOP/s ({result.GemmShareOfTrainStep:P0} of the train step)");
                 Console.WriteLine($"decode (prompt {result.DecodePromptTokens}) cached {result.DecodeCachedTokensPerS:F1} tokens/s, uncached {result.DecodeUncachedTokensPerS:F1} tokens/s: {result.KvCacheSpeedup:F1}x");
             }
             return 0;

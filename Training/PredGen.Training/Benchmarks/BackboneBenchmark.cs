@@ -40,6 +40,9 @@ public sealed record BackboneBenchmarkResult(
     double TrainForwardMs,
     double TrainBackwardMs,
     double TrainOptimizerMs,
+    double GemmOnlyStepMs,
+    double GemmOnlyGflops,
+    double GemmShareOfTrainStep,
     int DecodePromptTokens,
     int DecodeNewTokens,
     double DecodeCachedTokensPerS,
@@ -107,6 +110,9 @@ public static class BackboneBenchmark
         });
         var measured = phases.Skip(options.WarmupSteps).ToList();
 
+        log?.WriteLine("GEMMs alone...");
+        var (gemmSeconds, gemmFlops) = MeasureGemmCeiling(config, tokens, device, Math.Max(3, options.Steps));
+
         log?.WriteLine("decoding...");
         model.eval();
         var (cached, uncached, prefill) = MeasureDecoding(model, device, options.PromptLength, options.DecodeTokens);
@@ -132,6 +138,9 @@ public static class BackboneBenchmark
             TrainForwardMs: Math.Round(Median(measured.Select(p => p.Forward)) * 1000, 1),
             TrainBackwardMs: Math.Round(Median(measured.Select(p => p.Backward)) * 1000, 1),
             TrainOptimizerMs: Math.Round(Median(measured.Select(p => p.Step)) * 1000, 1),
+            GemmOnlyStepMs: Math.Round(gemmSeconds * 1000, 1),
+            GemmOnlyGflops: Math.Round(gemmFlops / gemmSeconds / 1e9, 1),
+            GemmShareOfTrainStep: Math.Round(gemmSeconds / trainSeconds, 3),
             DecodePromptTokens: options.PromptLength,
             DecodeNewTokens: options.DecodeTokens,
             DecodeCachedTokensPerS: Math.Round(cached, 1),
@@ -175,6 +184,39 @@ public static class BackboneBenchmark
         }
         double uncachedSeconds = sw.Elapsed.TotalSeconds;
         return (newTokens / cachedSeconds, newTokens / uncachedSeconds, prefill);
+    }
+
+    /// <summary>
+    /// The step's matrix multiplies alone (per projection and the head: forward x W^T, backward dY W and dY^T x) at the
+    /// benchmark's token count: what a training step would take if everything but the GEMMs were free. Comparing it with
+    /// the step time says whether the step is bound by GEMM efficiency at these (small, K = 256) shapes or by the rest.
+    /// </summary>
+    private static (double Seconds, double Flops) MeasureGemmCeiling(LlamaConfig config, long tokens, Device device, int repeats)
+    {
+        long h = config.HiddenSize, q = (long)config.NumAttentionHeads * config.HeadDim, kv = (long)config.NumKeyValueHeads * config.HeadDim;
+        long f = config.IntermediateSize;
+        var shapes = new List<(long In, long Out)>();
+        for (int i = 0; i < config.NumHiddenLayers; i++) shapes.AddRange([(h, q), (h, kv), (h, kv), (q, h), (h, f), (h, f), (f, h)]);
+        shapes.Add((h, config.VocabSize));
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var operands = shapes.Distinct().ToDictionary(s => s, s => (X: randn(tokens, s.In, device: device), W: randn(s.Out, s.In, device: device), DY: randn(tokens, s.Out, device: device)));
+        void Step()
+        {
+            using var stepScope = NewDisposeScope();
+            foreach (var s in shapes)
+            {
+                var (x, w, dy) = operands[s];
+                matmul(x, w.t());
+                matmul(dy, w);
+                matmul(dy.t(), x);
+            }
+        }
+        Step();
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++) Step();
+        double flops = shapes.Sum(s => 3 * 2.0 * tokens * s.In * s.Out);
+        return (sw.Elapsed.TotalSeconds / repeats, flops);
     }
 
     private static double Median(int warmup, int steps, Func<double> run)
