@@ -25,6 +25,9 @@ public sealed record TrainingSettings
     public bool? UseLora { get; init; }
     public int? MaxTestRows { get; init; }
 
+    /// <summary>Prompt tokens kept per example (texts are truncated to fit).</summary>
+    public int? MaxPromptTokens { get; init; }
+
     /// <summary>MINE: steps of the statistics network and bootstrap seeds (null: the estimator's defaults).</summary>
     public int? MineSteps { get; init; }
 }

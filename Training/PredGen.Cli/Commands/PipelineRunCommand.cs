@@ -34,6 +34,7 @@ public sealed class PipelineRunCommand : ICliCommand
         var seeds = new Option<int>("--seeds") { Description = "seeds per method", DefaultValueFactory = _ => 1 };
         var steps = new Option<int?>("--steps") { Description = "optimizer steps per job (default: the trainer's)" };
         var batch = new Option<int?>("--batch-size") { Description = "training batch size (default: the trainer's)" };
+        var promptTokens = new Option<int?>("--max-prompt-tokens") { Description = "prompt tokens kept per example (default: the trainer's)" };
         var mineSteps = new Option<int?>("--mine-steps") { Description = "MINE statistics-network steps (default: the estimator's)" };
         var noMine = new Option<bool>("--no-mine") { Description = "skip the mutual-information analysis" };
         var baseModel = new Option<string?>("--base-model") { Description = "base model folder (default: models/base)" };
@@ -42,7 +43,7 @@ public sealed class PipelineRunCommand : ICliCommand
         var json = new Option<bool>("--json") { Description = "print the result as one JSON object (progress goes to stderr)" };
         var command = new Command("run", "Run the retraining pipeline (prepare, train each method and seed, MINE, report, promote) on this machine.")
         {
-            dataset, task, kind, storage, methods, seeds, steps, batch, mineSteps, noMine, baseModel, work, device, json,
+            dataset, task, kind, storage, methods, seeds, steps, batch, promptTokens, mineSteps, noMine, baseModel, work, device, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -54,7 +55,7 @@ public sealed class PipelineRunCommand : ICliCommand
             string? baseDir = parse.GetValue(baseModel) ?? DefaultBaseModel();
             if (baseDir == null) { Console.Error.WriteLine("no base model: pass --base-model <folder> (models/base not found)"); return 2; }
 
-            var training = new TrainingSettings { Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), MineSteps = parse.GetValue(mineSteps) };
+            var training = new TrainingSettings { Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), MaxPromptTokens = parse.GetValue(promptTokens), MineSteps = parse.GetValue(mineSteps) };
             var request = new RetrainRequest
             {
                 Task = taskName, DatasetPath = BlobLayout.Dataset(taskName, file.Name), RunId = "pending",

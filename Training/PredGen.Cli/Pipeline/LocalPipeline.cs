@@ -35,6 +35,10 @@ public sealed class LocalPipeline : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(store);
         // The engine logs ~550 lines a run at Information (shared/PLATFORM.md): warnings only.
         loggers ??= LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        // The engine's gRPC sidecar is a generic host that logs requests at Information to the console regardless of
+        // the factory above; the host reads this from the environment.
+        if (Environment.GetEnvironmentVariable("DOTNET_Logging__LogLevel__Default") == null)
+            Environment.SetEnvironmentVariable("DOTNET_Logging__LogLevel__Default", "Warning");
         var jobs = new InProcessJobDispatcher();
         var host = await DurableTaskTestHost.StartAsync(r => r.AddWorkflowTasks(), new DurableTaskTestHostOptions
         {

@@ -138,6 +138,7 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
         if (s.LearningRate is double lr) o = o with { LearningRate = lr };
         if (s.EvalEvery is int every) o = o with { EvalEvery = every };
         if (s.CheckpointEvery is int checkpointEvery) o = o with { CheckpointEvery = checkpointEvery };
+        if (s.MaxPromptTokens is int promptTokens) o = o with { MaxPromptTokens = promptTokens };
         if (s.UseLora is bool lora) o = o with { FineTuning = lora ? FineTuning.Lora : FineTuning.Full };
         return o;
     }

@@ -1,0 +1,119 @@
+using PredGen.Shared.Data;
+using PredGen.Shared.Jobs;
+using PredGen.Shared.Models;
+using PredGen.Shared.Storage;
+using PredGen.Workflows.Activities;
+using PredGen.Workflows.Retrain;
+
+namespace PredGen.Workflows.Tests;
+
+public sealed class JobHandlingTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "predgen-jobs-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly FileSystemArtifactStore _store;
+
+    public JobHandlingTests() => _store = new FileSystemArtifactStore(_root);
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static JobMessage Job(string id = "predgen-s1") => new()
+    {
+        JobId = id, Kind = JobKind.Train, Task = "sentiment", RunId = "run1", NotifyInstanceId = "retrain-sentiment-run1:" + id, Method = "PredGen", Seed = 1,
+    };
+
+    [Fact]
+    public async Task A_job_delivered_twice_runs_once_and_is_reported_twice()
+    {
+        var executor = new FakeJobExecutor(_store);
+        var reported = new List<JobCompletion>();
+        var handler = new JobHandler(_store, executor, new CallbackCompletionSink((c, _) => { reported.Add(c); return Task.CompletedTask; }));
+
+        var first = await handler.HandleAsync(Job(), CancellationToken.None);
+        var second = await handler.HandleAsync(Job(), CancellationToken.None);
+
+        Assert.Equal(1, executor.Executions["predgen-s1"]);
+        Assert.Equal(2, reported.Count);
+        Assert.Equal(first.Metrics["accuracy"], second.Metrics["accuracy"]);
+        Assert.True(await _store.ExistsAsync(BlobLayout.JobResult("sentiment", "run1", "predgen-s1")));
+    }
+
+    [Fact]
+    public async Task A_failing_job_becomes_a_failed_result_not_an_exception()
+    {
+        var executor = new FakeJobExecutor(_store);
+        executor.FailingJobs.Add("predgen-s1");
+        var handler = new JobHandler(_store, executor, new CallbackCompletionSink((_, _) => Task.CompletedTask));
+
+        var result = await handler.HandleAsync(Job(), CancellationToken.None);
+
+        Assert.Equal(JobOutcome.Failed, result.Outcome);
+        Assert.Equal("InvalidOperationException: simulated out-of-memory in predgen-s1", result.Error);
+    }
+
+    [Fact]
+    public async Task A_dispatch_of_a_job_that_already_has_a_result_sends_nothing()
+    {
+        var jobs = new InProcessJobDispatcher();
+        var dispatch = new DispatchJobActivity(_store, jobs);
+        await new JobHandler(_store, new FakeJobExecutor(_store), new CallbackCompletionSink((_, _) => Task.CompletedTask)).HandleAsync(Job(), CancellationToken.None);
+
+        var existing = await dispatch.ExecuteAsync(Job());
+        var fresh = await dispatch.ExecuteAsync(Job("generator-s1"));
+
+        Assert.Equal(JobOutcome.Succeeded, existing!.Outcome);
+        Assert.Null(fresh);
+        Assert.True(await _store.ExistsAsync(BlobLayout.JobSpec("sentiment", "run1", "generator-s1")));
+    }
+
+    private static RunSummary Summary(string runId, double predgenAccuracy) => new()
+    {
+        Task = "sentiment", RunId = runId, Kind = TaskKind.Classification, DatasetPath = "datasets/sentiment/a.jsonl", StartedAt = DateTimeOffset.UnixEpoch,
+        Dataset = new PreparedDataset { Task = "sentiment", RunId = runId, Kind = TaskKind.Classification },
+        Jobs =
+        [
+            new JobSummary("predictor-s1", "Predictor", 1, JobSummary.Succeeded, null, new Dictionary<string, double> { ["accuracy"] = 0.70 }, 1, "runs/x"),
+            new JobSummary("predgen-s1", "PredGen", 1, JobSummary.Succeeded, null, new Dictionary<string, double> { ["accuracy"] = predgenAccuracy }, 1, "runs/x"),
+        ],
+    };
+
+    [Fact]
+    public async Task Two_runs_promoting_at_once_leave_the_better_model_as_champion()
+    {
+        var a = new PromoteChampionActivity(_store);
+        var b = new PromoteChampionActivity(_store);
+
+        var decisions = await Task.WhenAll(
+            Task.Run(() => a.ExecuteAsync(new PromoteChampionInput(Summary("run-a", 0.80), null))),
+            Task.Run(() => b.ExecuteAsync(new PromoteChampionInput(Summary("run-b", 0.90), null))));
+
+        var champion = ChampionPointer.Parse((await _store.ReadTextAsync(BlobLayout.Champion("sentiment")))!);
+        Assert.Equal("run-b", champion.RunId);
+        Assert.Equal(0.90, champion.Value);
+        Assert.Contains(decisions, d => d.Promote && d.CandidateValue == 0.90);
+    }
+
+    [Theory]
+    [InlineData(0.85, null, true)]   // beats the champion's 0.80 on this split
+    [InlineData(0.75, null, false)]  // does not
+    [InlineData(0.75, 0.70, true)]   // champion not scorable here: compared with its recorded 0.70
+    public void The_candidate_is_promoted_only_when_it_beats_the_champion(double candidate, double? recorded, bool promote)
+    {
+        var current = new ChampionPointer("sentiment", "old", "predgen-s1", "PredGen", "runs/sentiment/old/jobs/predgen-s1/model", "accuracy", recorded ?? 0.99, DateTimeOffset.UnixEpoch);
+        double? scoredHere = recorded == null ? 0.80 : null;
+
+        var decision = ChampionSelection.Decide(TaskKind.Classification, Summary("new", candidate).Jobs, current, scoredHere);
+
+        Assert.Equal("predgen-s1", decision.CandidateJobId);
+        Assert.Equal(promote, decision.Promote);
+    }
+
+    [Fact]
+    public void Regression_champions_are_chosen_by_the_lowest_test_mse()
+    {
+        JobSummary J(string id, double mse) => new(id, "PredGen", 1, JobSummary.Succeeded, null, new Dictionary<string, double> { ["mse"] = mse }, 1, "runs/x");
+
+        var decision = ChampionSelection.Decide(TaskKind.Regression, [J("a", 2.5), J("b", 1.5), J("c", 3.0)], null, null);
+
+        Assert.Equal(("b", "mse", false, true), (decision.CandidateJobId, decision.Metric, decision.HigherIsBetter, decision.Promote));
+    }
+}
