@@ -76,9 +76,9 @@ public sealed record LlamaConfig
     };
 
     /// <summary>
-    /// The project's default base model: about 3.3 M parameters (13 MB in fp32, well under the 30 MB commit limit).
+    /// The project's default base model: 3.04 M parameters at vocab 264 (12.2 MB in fp32, well under the 30 MB commit limit).
     /// Why this size: it is pretrained on 2 CPU cores in 30-45 minutes. At the ~40-60 GFLOP/s a training step reaches
-    /// there, 6 x 3.3 M FLOP/token gives roughly 2-3 k tokens/s, i.e. 4-8 M byte tokens in the budget; Chinchilla's
+    /// there, 6 x 3 M FLOP/token gives roughly 2-3 k tokens/s, i.e. 4-8 M byte tokens in the budget; Chinchilla's
     /// compute-optimal size for that budget is ~1 M parameters, but below hidden 256 the matmuls get too small to run
     /// efficiently on CPU and fine-tuned representations get worse, so we take hidden 256 and spend the depth budget
     /// on 4 layers. 8 heads of 32 dims with 4 key/value heads exercise grouped-query attention like Llama 3;
