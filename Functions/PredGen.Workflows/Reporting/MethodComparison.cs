@@ -31,6 +31,7 @@ public sealed record MethodComparison(IReadOnlyList<string> Metrics, IReadOnlyLi
     private static readonly string[] ClassificationOrder = ["accuracy", "macro_f1"];
     private static readonly string[] RegressionOrder = ["mse", "rmse", "mae", "pearson", "spearman", "r2"];
     private static readonly string[] MethodOrder = ["predictor", "generator", "predgen"];
+    private static readonly HashSet<string> NotMetrics = new(StringComparer.OrdinalIgnoreCase) { "count", "n", "rows", "steps", "seconds" };
     private static readonly HashSet<string> LowerIsBetter = new(StringComparer.OrdinalIgnoreCase) { "mse", "rmse", "mae", "loss", "test_loss", "mape" };
 
     /// <summary>The metric a champion is chosen by: accuracy (classification) or MSE (regression).</summary>
@@ -42,7 +43,9 @@ public sealed record MethodComparison(IReadOnlyList<string> Metrics, IReadOnlyLi
     {
         ArgumentNullException.ThrowIfNull(report);
         var known = report.Kind == TaskKind.Classification ? ClassificationOrder : RegressionOrder;
-        var present = report.Jobs.Where(j => j.Status == JobStatus.Ok).SelectMany(j => j.TestMetrics.Keys).Distinct(StringComparer.Ordinal).ToList();
+        // "count" (test rows) and similar bookkeeping travel with the metrics but are not metrics.
+        var present = report.Jobs.Where(j => j.Status == JobStatus.Ok).SelectMany(j => j.TestMetrics.Keys)
+            .Where(k => !NotMetrics.Contains(k)).Distinct(StringComparer.Ordinal).ToList();
         var metrics = known.Where(present.Contains).Concat(present.Where(m => !known.Contains(m)).Order(StringComparer.Ordinal)).ToList();
 
         var rows = report.Jobs

@@ -16,7 +16,7 @@ internal static class ReportCharts
     private static readonly string[] Palette = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2"];
     private static readonly HashSet<string> NotQuality = new(StringComparer.OrdinalIgnoreCase)
     {
-        "lr", "learning_rate", "p", "sampling_p", "throughput", "tokens_per_s", "tokens_per_second", "samples_per_s", "grad_norm", "elapsed", "seconds",
+        "lr", "learning_rate", "p", "sampling_p", "throughput", "tokens_per_s", "tokens_per_second", "samples_per_s", "examples_per_s", "grad_norm", "elapsed", "seconds",
     };
 
     public static ScottPlot.Color MethodColor(string method, IReadOnlyList<string> methods)

@@ -105,7 +105,7 @@ public sealed record CurvePoint(long Step, string Metric, double Value)
         return points;
     }
 
-    private static readonly HashSet<string> DefaultIgnored = new(StringComparer.Ordinal) { "step", "global_step", "epoch", "time", "timestamp", "elapsed_s", "seed" };
+    private static readonly HashSet<string> DefaultIgnored = new(StringComparer.Ordinal) { "step", "global_step", "epoch", "time", "timestamp", "elapsed_s", "seed", "count" };
 }
 
 /// <summary>One test example: the true and predicted class (classification) or value (regression).</summary>

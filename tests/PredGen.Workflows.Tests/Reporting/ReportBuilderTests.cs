@@ -105,7 +105,7 @@ public sealed partial class ReportBuilderTests : IDisposable
         {
             JobId = $"{method}-{seed}", Method = method, Seed = seed, Status = accuracy.HasValue ? JobStatus.Ok : JobStatus.Failed,
             Error = accuracy.HasValue ? null : "boom",
-            TestMetrics = accuracy.HasValue ? new Dictionary<string, double> { ["accuracy"] = accuracy.Value } : new Dictionary<string, double>(),
+            TestMetrics = accuracy.HasValue ? new Dictionary<string, double> { ["accuracy"] = accuracy.Value, ["count"] = 33 } : new Dictionary<string, double>(),
         };
         var report = new RunReport
         {
@@ -116,6 +116,7 @@ public sealed partial class ReportBuilderTests : IDisposable
         var comparison = MethodComparison.From(report);
 
         Assert.Equal(["predictor", "predgen"], comparison.Rows.Select(r => r.Method));
+        Assert.Equal(["accuracy"], comparison.Metrics); // "count" is bookkeeping, not a metric
         var predgen = comparison.Rows[1];
         Assert.Equal((0.9, 0.1, 3), (Math.Round(predgen.Metrics["accuracy"].Mean, 12), Math.Round(predgen.Metrics["accuracy"].Std, 12), predgen.Metrics["accuracy"].Count));
         Assert.Equal("0.900 ± 0.100", predgen.Metrics["accuracy"].Format());
