@@ -114,8 +114,8 @@ public static class RunReportLoader
         return points;
     }
 
-    /// <summary>The MINE output's token-level analysis: "top_tokens" as [{"label","token","score"}] or
-    /// {"label": [{"token","score"}]}.</summary>
+    /// <summary>The MINE output's token-level analysis: the worker's "token_analysis" (labels[].top_tokens[] with NPMI),
+    /// or "top_tokens" as [{"label","token","score"}] or {"label": [{"token","score"}]}.</summary>
     public static IReadOnlyList<TokenAssociation> ParseTopTokens(string mineJson)
     {
         ArgumentNullException.ThrowIfNull(mineJson);
@@ -123,7 +123,19 @@ public static class RunReportLoader
         try
         {
             using var doc = JsonDocument.Parse(mineJson);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("top_tokens", out var top)) return tokens;
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return tokens;
+            // The worker's MINE output: token_analysis.labels[] = {label, top_tokens: [{token, npmi, ...}]} (NPMI as the score).
+            if (doc.RootElement.TryGetProperty("token_analysis", out var analysis) && analysis.ValueKind == JsonValueKind.Object
+                && analysis.TryGetProperty("labels", out var labels) && labels.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var label in labels.EnumerateArray())
+                    if (label.TryGetProperty("label", out var name) && label.TryGetProperty("top_tokens", out var list) && list.ValueKind == JsonValueKind.Array)
+                        foreach (var e in list.EnumerateArray())
+                            if (e.TryGetProperty("token", out var t) && (e.TryGetProperty("npmi", out var s) || e.TryGetProperty("score", out s)) && s.ValueKind == JsonValueKind.Number)
+                                tokens.Add(new TokenAssociation(Text(name), Text(t), s.GetDouble()));
+                return tokens;
+            }
+            if (!doc.RootElement.TryGetProperty("top_tokens", out var top)) return tokens;
             if (top.ValueKind == JsonValueKind.Array)
             {
                 foreach (var e in top.EnumerateArray())

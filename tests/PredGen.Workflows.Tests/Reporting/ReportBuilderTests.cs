@@ -193,4 +193,18 @@ public sealed partial class ReportBuilderTests : IDisposable
         Assert.True(bold.FontStyle.Weight >= (int)SkiaSharp.SKFontStyleWeight.Bold);
         Assert.True(regular.GlyphCount > 1000, $"{regular.GlyphCount} glyphs");
     }
+
+    [Fact]
+    public void Top_tokens_are_read_from_the_workers_token_analysis_with_npmi_as_the_score()
+    {
+        string mine = """
+            {"estimate_nats": 0.4, "token_analysis": {"method": "word_presence_npmi", "labels": [
+              {"label": "positive", "predicted": 12, "top_tokens": [{"token": "funny", "npmi": 0.47, "pmi": 1.2}, {"token": "pretty", "npmi": 0.34, "pmi": 0.9}]},
+              {"label": "negative", "predicted": 9, "top_tokens": [{"token": "dull", "npmi": 0.51, "pmi": 1.4}]}]}}
+            """;
+
+        var tokens = RunReportLoader.ParseTopTokens(mine);
+
+        Assert.Equal([new TokenAssociation("positive", "funny", 0.47), new TokenAssociation("positive", "pretty", 0.34), new TokenAssociation("negative", "dull", 0.51)], tokens);
+    }
 }
