@@ -202,6 +202,15 @@ public static class MineEstimator
 
         int heldOut = (int)zHeldOut.shape[0];
         int evalNegatives = Math.Min(heldOut - 1, evalNegativesWanted);
+        if (best <= 0)
+        {
+            // The constant critic (a statistics network whose last layer is zero) is in the family and bounds MI at
+            // exactly 0 for DV, NWJ (T = 1) and InfoNCE. When no trained T beats it on the validation part, model
+            // selection picks it: report 0 (no detectable information) rather than a negative "lower bound" that only
+            // measures overfitting on a small sample.
+            var zeros = Enumerable.Repeat(0.0, options.BootstrapSamples).ToList();
+            return new SeedRun(new MineSeedResult(seed, 0.0, best, bestStep, step), zeros, curve, evalNegatives);
+        }
         var heldOutPartners = ShiftPartners(heldOut, evalNegatives, rng);
         var (heldJoint, heldMarginal) = ScoreInChunks(critic, zHeldOut, yHeldOut, heldOutPartners);
         using var ones = torch.ones(heldOut, dtype: ScalarType.Float64);
