@@ -99,6 +99,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
         _location = Path.Combine(Path.GetTempPath(), "predgen-azurite-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_location);
+        // One handler for the fixture's life: StopProcess stops whichever attempt is current (and is a no-op after Dispose).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => StopProcess();
         for (int attempt = 0; attempt < 3; attempt++)
         {
             BlobPort = FreePort(); QueuePort = FreePort(); int tablePort = FreePort();
@@ -119,7 +121,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
             _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_output) _output.AppendLine(e.Data); };
             _process.BeginOutputReadLine();
             _process.BeginErrorReadLine();
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => StopProcess();
 
             if (await WaitForPortsAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false))
             {
