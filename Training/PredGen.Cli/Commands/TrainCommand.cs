@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using PredGen.Shared.Data;
 using PredGen.Training.Methods;
+using PredGen.Training.Methods.Tuning;
 using Spectre.Console;
 
 namespace PredGen.Cli.Commands;
@@ -24,11 +25,11 @@ public sealed class TrainCommand : ICliCommand
         var epochs = new Option<double>("--epochs") { DefaultValueFactory = _ => 3 };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
         var accumulation = new Option<int>("--grad-accum") { Description = "micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-4 };
+        var lr = new Option<double?>("--lr") { Description = "peak learning rate; without it, short trials on the validation split choose it (and full vs LoRA)" };
         var headLr = new Option<double>("--head-lr") { Description = "learning rate of the Predictor head / PredGen adapter (0: --lr)" };
         var warmup = new Option<double>("--warmup-ratio") { DefaultValueFactory = _ => 0.06 };
         var clip = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0 };
-        var fineTuning = new Option<string>("--fine-tuning") { Description = "lora | full", DefaultValueFactory = _ => "lora" };
+        var fineTuning = new Option<string?>("--fine-tuning") { Description = "lora | full (default: chosen with the learning rate, or full when --lr is given)" };
         var loraRank = new Option<int>("--lora-rank") { DefaultValueFactory = _ => 8 };
         var loss = new Option<string>("--loss") { Description = "PredGen loss: wdal | wdal-stabilized | sum", DefaultValueFactory = _ => "wdal-stabilized" };
         var schedule = new Option<string>("--schedule") { Description = "scheduled sampling: linear | inverse-sigmoid | exponential", DefaultValueFactory = _ => "linear" };
@@ -55,6 +56,7 @@ public sealed class TrainCommand : ICliCommand
         };
         command.SetAction((parse, cancellationToken) =>
         {
+            IReadOnlyList<TrialResult>? trialResults = null;
             var options = new TrainOptions
             {
                 Method = CliNames.Parse<MethodKind>(parse.GetValue(method)!, "--method"),
@@ -64,11 +66,11 @@ public sealed class TrainCommand : ICliCommand
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batch),
                 GradientAccumulation = parse.GetValue(accumulation),
-                LearningRate = parse.GetValue(lr),
+                LearningRate = parse.GetValue(lr) ?? new TrainOptions().LearningRate,
                 HeadLearningRate = parse.GetValue(headLr),
                 WarmupRatio = parse.GetValue(warmup),
                 MaxGradNorm = parse.GetValue(clip),
-                FineTuning = CliNames.Parse<FineTuning>(parse.GetValue(fineTuning)!, "--fine-tuning"),
+                FineTuning = parse.GetValue(fineTuning) is string ft ? CliNames.Parse<FineTuning>(ft, "--fine-tuning") : new TrainOptions().FineTuning,
                 LoraRank = parse.GetValue(loraRank),
                 LoraAlpha = 2.0 * parse.GetValue(loraRank),
                 Loss = CliNames.Parse<LossVariant>(parse.GetValue(loss)!, "--loss"),
@@ -86,6 +88,18 @@ public sealed class TrainCommand : ICliCommand
                 Torch = new() { Device = parse.GetValue(device)!, DType = parse.GetValue(dtype)!, Threads = parse.GetValue(threads) },
             };
             string dataDir = parse.GetValue(data)!.FullName, baseDir = parse.GetValue(baseModel)!.FullName, outDir = parse.GetValue(output)!.FullName;
+            bool search = parse.GetValue(lr) is null;
+            if (search && parse.GetValue(fineTuning) is not null)
+                throw new ArgumentException("--fine-tuning without --lr: the search chooses both; pass --lr too to fix them.");
+            var messages = parse.GetValue(json) ? null : new SynchronousProgress<string>(m => Console.Error.WriteLine(m));
+            if (search)
+            {
+                var (chosen, trials) = LearningRateSearch.Search(options, dataDir, baseDir, outDir, messages, cancellationToken);
+                messages?.Report(string.Create(CultureInfo.InvariantCulture,
+                    $"chosen on validation: {CliNames.Kebab(chosen.FineTuning)} fine-tuning at lr {chosen.LearningRate:G3}"));
+                options = chosen;
+                trialResults = trials;
+            }
             TrainResult result;
             if (parse.GetValue(json) || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
             {
@@ -96,6 +110,11 @@ public sealed class TrainCommand : ICliCommand
             else
             {
                 result = RunWithProgressBar(options, dataDir, baseDir, outDir, cancellationToken);
+            }
+            if (trialResults != null && !result.Interrupted)
+            {
+                result = result with { Trials = trialResults };
+                File.WriteAllText(Path.Combine(outDir, Trainer.MetricsFileName), JsonSerializer.Serialize(result, Trainer.JsonOptions));
             }
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, CliJson.Options));
             else Console.WriteLine($"test {Describe(result.Test)}; model in {result.ModelDirectory}");

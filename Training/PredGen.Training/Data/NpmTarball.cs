@@ -25,6 +25,8 @@ public static class NpmTarball
     public static string Fetch(NpmPackage package, string cacheDirectory, TextWriter? log = null)
     {
         ArgumentNullException.ThrowIfNull(package);
+        // Absolute: npm runs inside the cache folder, where a relative --pack-destination would point elsewhere (exit 254).
+        cacheDirectory = Path.GetFullPath(cacheDirectory);
         Directory.CreateDirectory(cacheDirectory);
         string path = Path.Combine(cacheDirectory, package.TarballFileName);
         if (!File.Exists(path))

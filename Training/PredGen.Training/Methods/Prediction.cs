@@ -76,6 +76,10 @@ public sealed record TrainResult
     [JsonPropertyName("settings")]
     public required TrainOptions Settings { get; init; }
 
+    /// <summary>The learning-rate search's trials when the run chose its settings (null when the caller fixed them).</summary>
+    [JsonPropertyName("trials")]
+    public IReadOnlyList<Tuning.TrialResult>? Trials { get; init; }
+
     /// <summary>outDir/model: the directory <see cref="TrainedModel.Load"/> reads.</summary>
     [JsonPropertyName("model_directory")]
     public required string ModelDirectory { get; init; }

@@ -28,7 +28,10 @@ public sealed record TrainOptions
 
     public int GradientAccumulation { get; init; } = 1;
 
-    public double LearningRate { get; init; } = 2e-4;
+    /// <summary>Peak learning rate. <c>predgen train</c> without --lr and the Retrain pipeline choose it (and
+    /// <see cref="FineTuning"/>) by short trials on the validation split (<see cref="Tuning.LearningRateSearch"/>);
+    /// this default is the search's first candidate for small bases, used when a caller fixes nothing.</summary>
+    public double LearningRate { get; init; } = 1e-3;
 
     /// <summary>Learning rate of the new head (Predictor head, PredGen task adapter); 0 = same as <see cref="LearningRate"/>.</summary>
     public double HeadLearningRate { get; init; }
@@ -49,7 +52,9 @@ public sealed record TrainOptions
     /// <summary>Global L2 norm the gradient is clipped to; 0 disables clipping.</summary>
     public double MaxGradNorm { get; init; } = 1.0;
 
-    public FineTuning FineTuning { get; init; } = FineTuning.Lora;
+    /// <summary>Full fine-tuning by default: the project's own bases are a few million parameters, where LoRA's
+    /// low-rank updates learn too little in a few hundred steps. Large bases get LoRA from the search.</summary>
+    public FineTuning FineTuning { get; init; } = FineTuning.Full;
 
     public int LoraRank { get; init; } = 8;
 
@@ -73,6 +78,14 @@ public sealed record TrainOptions
 
     /// <summary>Write a resumable checkpoint to outDir/checkpoints every N optimizer steps; 0: only at validations.</summary>
     public int CheckpointEvery { get; init; } = 50;
+
+    /// <summary>Predict and score the test split at the end (a search trial does not).</summary>
+    [JsonIgnore]
+    public bool EvaluateTest { get; init; } = true;
+
+    /// <summary>Write model/ at the end (a search trial does not).</summary>
+    [JsonIgnore]
+    public bool SaveModel { get; init; } = true;
 
     /// <summary>Stop (as if interrupted) after this many optimizer steps; for resume tests and time-sliced workers.</summary>
     [JsonIgnore]

@@ -35,6 +35,26 @@ public static class Trainer
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    /// <summary>How metrics.json is written (and read back, e.g. by the learning-rate search).</summary>
+    public static JsonSerializerOptions JsonOptions => Json;
+
+    /// <summary>Optimizer steps a run takes: <see cref="TrainOptions.MaxSteps"/>, else epochs over the training rows.</summary>
+    public static int TotalSteps(TrainOptions options, int trainRows)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int examplesPerStep = options.BatchSize * options.GradientAccumulation;
+        int stepsPerEpoch = Math.Max(1, (trainRows + examplesPerStep - 1) / examplesPerStep);
+        return options.MaxSteps > 0 ? options.MaxSteps : Math.Max(1, (int)Math.Ceiling(options.Epochs * stepsPerEpoch));
+    }
+
+    /// <summary>The same, counting the rows of {dataDir}/train.jsonl.</summary>
+    public static int TotalSteps(TrainOptions options, string dataDir)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.MaxSteps > 0) return options.MaxSteps;
+        return TotalSteps(options, ReadSplit(dataDir, "train", options.TaskKind, required: true).Count);
+    }
+
     public static TrainResult Train(TrainOptions options, string dataDir, string baseModelDir, string outDir,
         IProgress<TrainProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -67,7 +87,7 @@ public static class Trainer
 
         int examplesPerStep = options.BatchSize * options.GradientAccumulation;
         int stepsPerEpoch = Math.Max(1, (train.Count + examplesPerStep - 1) / examplesPerStep);
-        int totalSteps = options.MaxSteps > 0 ? options.MaxSteps : Math.Max(1, (int)Math.Ceiling(options.Epochs * stepsPerEpoch));
+        int totalSteps = TotalSteps(options, train.Count);
         int evalEvery = options.EvalEvery > 0 ? options.EvalEvery : stepsPerEpoch;
         var schedule = new LearningRateSchedule(options.LearningRate, (int)Math.Round(options.WarmupRatio * totalSteps), totalSteps, options.MinLearningRateRatio);
         var sampling = ScheduledSampling.From(options, totalSteps);
@@ -202,13 +222,22 @@ public static class Trainer
         backbone.eval();
         network.Head?.eval();
         var validationFinal = EvaluateRows(network, validation, options.EvalBatchSize);
-        var testRows = test.Count > 0 ? test : validation;
-        var testPredictions = PredictRows(network, testRows, options.EvalBatchSize, withProbabilities: true);
-        var testMetrics = Evaluation.Score(options.TaskKind, testRows, testPredictions);
-        WriteTestPredictions(Path.Combine(outDir, TestPredictionsFileName), testRows, testPredictions);
+        var testMetrics = new Metrics { Kind = options.TaskKind };
+        if (options.EvaluateTest)
+        {
+            var testRows = test.Count > 0 ? test : validation;
+            var testPredictions = PredictRows(network, testRows, options.EvalBatchSize, withProbabilities: true);
+            testMetrics = Evaluation.Score(options.TaskKind, testRows, testPredictions);
+            WriteTestPredictions(Path.Combine(outDir, TestPredictionsFileName), testRows, testPredictions);
+        }
 
-        if (options.FineTuning == FineTuning.Lora) LoraAdapters.Merge(backbone);
-        SaveModel(network, modelDir);
+        if (options.SaveModel)
+        {
+            if (options.FineTuning == FineTuning.Lora) LoraAdapters.Merge(backbone);
+            SaveModel(network, modelDir);
+        }
+        // A finished run needs no resumable state (tens of MB per trial); the best weights are in model/.
+        if (!options.SaveModel && Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
 
         var result = new TrainResult
         {

@@ -16,8 +16,10 @@ namespace PredGen.Training.Pretraining;
 public sealed record PretrainOptions
 {
     public required IReadOnlyList<string> CorpusFiles { get; init; }
-    /// <summary>"small" (the committed base) or "tiny" (tests).</summary>
+    /// <summary>"tiny" (tests), "small", "medium" or "large": see <see cref="Pretrainer.ConfigFor"/>.</summary>
     public string Config { get; init; } = "small";
+    /// <summary>A directory holding the tokenizer (tokenizer.model, tokenizer.json or byte_tokenizer.json); null: the byte tokenizer.</summary>
+    public string? Tokenizer { get; init; }
     public int Steps { get; init; } = 1000;
     public int BatchSize { get; init; } = 16;
     public int SequenceLength { get; init; } = 256;
@@ -39,7 +41,8 @@ public sealed record PretrainOptions
     public string CommandLine { get; init; } = "";
 }
 
-public sealed record PretrainPoint(int Step, long Tokens, double LearningRate, double TrainLoss, double? ValidationLoss, double ElapsedSeconds);
+public sealed record PretrainPoint(int Step, long Tokens, double LearningRate, double TrainLoss, double? ValidationLoss, double ElapsedSeconds,
+    double? ValidationBitsPerByte = null);
 
 public sealed record PretrainSummary(
     [property: JsonPropertyName("command")] string Command,
@@ -57,6 +60,12 @@ public sealed record PretrainSummary(
     [property: JsonPropertyName("random_init_validation_perplexity")] double RandomInitValidationPerplexity,
     [property: JsonPropertyName("validation_perplexity")] double ValidationPerplexity,
     [property: JsonPropertyName("validation_tokens")] long ValidationTokens,
+    [property: JsonPropertyName("validation_bytes")] long ValidationBytes,
+    [property: JsonPropertyName("random_init_validation_bits_per_byte")] double RandomInitValidationBitsPerByte,
+    [property: JsonPropertyName("validation_bits_per_byte")] double ValidationBitsPerByte,
+    [property: JsonPropertyName("tokenizer")] string Tokenizer,
+    [property: JsonPropertyName("vocab_size")] int VocabSize,
+    [property: JsonPropertyName("train_tokens_in_corpus")] long TrainTokensInCorpus,
     [property: JsonPropertyName("corpus")] IReadOnlyList<CorpusEntry> Corpus,
     [property: JsonPropertyName("optimizer")] string Optimizer,
     [property: JsonPropertyName("finished")] bool Finished);
@@ -87,17 +96,27 @@ public static class Pretrainer
     {
         "small" => LlamaConfig.Small(vocabSize),
         "tiny" => LlamaConfig.Tiny(vocabSize),
-        _ => throw new ArgumentException($"unknown config '{name}' (small, tiny)", nameof(name)),
+        // Wider and deeper than small at the same head size, for choosing the size at equal compute.
+        "medium" => LlamaConfig.Small(vocabSize) with { HiddenSize = 384, IntermediateSize = 1024, NumHiddenLayers = 6, NumAttentionHeads = 6, NumKeyValueHeadsValue = 3 },
+        "large" => LlamaConfig.Small(vocabSize) with { HiddenSize = 512, IntermediateSize = 1376, NumHiddenLayers = 8, NumAttentionHeads = 8, NumKeyValueHeadsValue = 4 },
+        _ => throw new ArgumentException($"unknown config '{name}' (tiny, small, medium, large)", nameof(name)),
     };
+
+    /// <summary>The named size with the tokenizer's vocabulary and special ids.</summary>
+    public static LlamaConfig ConfigFor(string name, ITextTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        return ConfigFor(name, tokenizer.VocabSize) with { BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId, PadTokenId = tokenizer.PadId };
+    }
 
     public static PretrainSummary Run(PretrainOptions options, string outDirectory, IProgress<PretrainPoint>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         TorchRuntime.Apply(options.Torch);
         var device = TorchRuntime.ResolveDevice(options.Torch);
-        var tokenizer = new ByteTokenizer();
-        var corpus = PretrainingCorpus.Load(options.CorpusFiles, options.ValidationFraction);
-        var config = ConfigFor(options.Config, tokenizer.VocabSize);
+        ITextTokenizer tokenizer = options.Tokenizer is null ? new ByteTokenizer() : TokenizerLoader.Load(options.Tokenizer);
+        var corpus = PretrainingCorpus.Load(options.CorpusFiles, options.ValidationFraction, tokenizer);
+        var config = ConfigFor(options.Config, tokenizer);
         if (options.SequenceLength + 1 > config.MaxPositionEmbeddings) throw new ArgumentException("sequence length exceeds max_position_embeddings");
         Directory.CreateDirectory(outDirectory);
         WriteHeldOutSample(corpus, Path.Combine(outDirectory, HeldOutFile), options.HeldOutSampleBytesPerFile);
@@ -110,13 +129,17 @@ public static class Pretrainer
 
         string checkpointDir = Path.Combine(outDirectory, CheckpointFolder);
         var state = LoadCheckpoint(model, optimizer, checkpointDir) ?? new TrainingState(0, 0, 0, null, []);
-        var validation = corpus.ValidationWindows(options.ValidationWindowsPerFile, options.SequenceLength, tokenizer.BosId);
+        var validationWindows = corpus.ValidationWindows(options.ValidationWindowsPerFile, options.SequenceLength, tokenizer);
+        var validation = validationWindows.Select(w => w.Ids).ToList();
         long validationTokens = validation.Count * (long)options.SequenceLength;
+        long validationBytes = validationWindows.Sum(w => w.Bytes);
+        // nats per token -> bits per byte: the same held-out text, whatever the tokenizer.
+        double BitsPerByte(double natsPerToken) => natsPerToken * validationTokens / validationBytes / Math.Log(2);
         var curve = new List<PretrainPoint>(state.Curve);
         double randomInitLoss = state.RandomInitValidationLoss ?? Evaluate(model, validation, device);
         if (state.Step == 0 && curve.Count == 0)
         {
-            var first = new PretrainPoint(0, 0, 0, double.NaN, randomInitLoss, 0);
+            var first = new PretrainPoint(0, 0, 0, double.NaN, randomInitLoss, 0, BitsPerByte(randomInitLoss));
             curve.Add(first);
             progress?.Report(first);
         }
@@ -151,8 +174,9 @@ public static class Pretrainer
             bool outOfTime = options.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= options.MaxMinutes;
             if (step % options.EvalEvery == 0 || last || outOfTime)
             {
-                double? valLoss = step % options.EvalEvery == 0 || last ? Evaluate(model, validation, device) : null;
-                var point = new PretrainPoint(step, tokens, lr, lossSum / Math.Max(1, lossCount), valLoss, elapsed);
+                double? valLoss = step % options.EvalEvery == 0 || last || outOfTime ? Evaluate(model, validation, device) : null;
+                var point = new PretrainPoint(step, tokens, lr, lossSum / Math.Max(1, lossCount), valLoss, elapsed,
+                    valLoss is double v ? BitsPerByte(v) : null);
                 curve.Add(point);
                 progress?.Report(point);
                 lossSum = 0; lossCount = 0;
@@ -170,7 +194,9 @@ public static class Pretrainer
         var summary = new PretrainSummary(options.CommandLine, options.Config, parameters.Sum(p => p.numel()), options.Steps, step,
             options.BatchSize, options.SequenceLength, tokens, Math.Round(wall, 1), Math.Round(tokens / Math.Max(1e-9, wall), 1),
             Math.Round(randomInitLoss, 4), Math.Round(finalLoss, 4), Math.Round(Math.Exp(randomInitLoss), 2), Math.Round(Math.Exp(finalLoss), 3),
-            validationTokens, corpus.Files.Select(f => new CorpusEntry(f.Name, f.Bytes.Length, f.TrainLength, f.Sha256)).ToList(),
+            validationTokens, validationBytes, Math.Round(BitsPerByte(randomInitLoss), 4), Math.Round(BitsPerByte(finalLoss), 4),
+            tokenizer is ByteTokenizer ? "byte" : Path.GetFileName(Path.GetFullPath(options.Tokenizer!).TrimEnd(Path.DirectorySeparatorChar)),
+            tokenizer.VocabSize, corpus.TrainTokens, corpus.Files.Select(f => new CorpusEntry(f.Name, f.Bytes.Length, f.TrainLength, f.Sha256)).ToList(),
             $"AdamW(beta1 0.9, beta2 0.95, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}), peak lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
             $"{options.WarmupSteps} warm-up steps, cosine to {options.MinLearningRateRatio.ToString(CultureInfo.InvariantCulture)} x peak, clip {options.GradientClip.ToString(CultureInfo.InvariantCulture)}",
             finished);
@@ -214,20 +240,26 @@ public static class Pretrainer
         return sum / count;
     }
 
-    /// <summary>Validation loss of the text in a held-out file (read as one BOS-prefixed window per line).</summary>
-    public static double HeldOutLoss(LlamaForCausalLM model, string heldOutPath, int bosId)
+    /// <summary>Validation loss (nats per token) of the text in a held-out file, read as one BOS-prefixed window per line.</summary>
+    public static double HeldOutLoss(LlamaForCausalLM model, string heldOutPath, ITextTokenizer tokenizer) =>
+        HeldOut(model, heldOutPath, tokenizer).NatsPerToken;
+
+    /// <summary>Held-out loss per token and in bits per byte (which compares tokenizers) of a held-out file.</summary>
+    public static (double NatsPerToken, double BitsPerByte) HeldOut(LlamaForCausalLM model, string heldOutPath, ITextTokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var windows = File.ReadAllLines(heldOutPath, Encoding.UTF8).Where(l => l.Length > 0)
-            .Select(l => new long[] { bosId }.Concat(Encoding.UTF8.GetBytes(l).Select(b => (long)b)).ToArray()).ToList();
-        double sum = 0; long count = 0;
-        foreach (var w in windows)
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var lines = File.ReadAllLines(heldOutPath, Encoding.UTF8).Where(l => l.Length > 0).ToList();
+        double sum = 0; long count = 0, bytes = 0;
+        foreach (var line in lines)
         {
+            var w = tokenizer.Encode(line, addBos: true).Select(id => (long)id).ToArray();
             double loss = Evaluate(model, [w], model.Device);
             sum += loss * (w.Length - 1);
             count += w.Length - 1;
+            bytes += Encoding.UTF8.GetByteCount(line);
         }
-        return sum / count;
+        return (sum / count, sum / bytes / Math.Log(2));
     }
 
     private static void WriteHeldOutSample(PretrainingCorpus corpus, string path, int bytesPerFile)
@@ -247,9 +279,10 @@ public static class Pretrainer
     private static void WriteLossCurve(string path, IReadOnlyList<PretrainPoint> curve)
     {
         var ci = CultureInfo.InvariantCulture;
-        var lines = new List<string> { "step,tokens,learning_rate,train_loss,validation_loss,elapsed_seconds" };
+        var lines = new List<string> { "step,tokens,learning_rate,train_loss,validation_loss,elapsed_seconds,validation_bits_per_byte" };
         lines.AddRange(curve.Select(p => string.Join(',', p.Step.ToString(ci), p.Tokens.ToString(ci), p.LearningRate.ToString("G6", ci),
-            double.IsNaN(p.TrainLoss) ? "" : p.TrainLoss.ToString("F4", ci), p.ValidationLoss?.ToString("F4", ci) ?? "", p.ElapsedSeconds.ToString("F1", ci))));
+            double.IsNaN(p.TrainLoss) ? "" : p.TrainLoss.ToString("F4", ci), p.ValidationLoss?.ToString("F4", ci) ?? "", p.ElapsedSeconds.ToString("F1", ci),
+            p.ValidationBitsPerByte?.ToString("F4", ci) ?? "")));
         File.WriteAllLines(path, lines);
     }
 

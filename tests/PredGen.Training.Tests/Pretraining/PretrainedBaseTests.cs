@@ -23,10 +23,10 @@ public sealed class PretrainedBaseTests
         double pretrainedLoss, randomLoss;
         using (pretrained)
         {
-            pretrainedLoss = Pretrainer.HeldOutLoss(pretrained, heldOut, tokenizer.BosId);
+            pretrainedLoss = Pretrainer.HeldOutLoss(pretrained, heldOut, tokenizer);
             manual_seed(7);
             using var random = new LlamaForCausalLM(pretrained.Config);
-            randomLoss = Pretrainer.HeldOutLoss(random, heldOut, tokenizer.BosId);
+            randomLoss = Pretrainer.HeldOutLoss(random, heldOut, tokenizer);
         }
 
         Assert.InRange(randomLoss, 5.2, 6.0);                 // ~ln(264) = 5.58 nats per byte

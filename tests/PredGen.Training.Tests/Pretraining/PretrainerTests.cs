@@ -52,7 +52,7 @@ public sealed class PretrainerTests : IDisposable
         var (model, tokenizer) = ModelDirectory.Load(outDir, new TorchOptions { Device = "cpu" });
         using (model)
         {
-            double loss = Pretrainer.HeldOutLoss(model, Path.Combine(outDir, Pretrainer.HeldOutFile), tokenizer.BosId);
+            double loss = Pretrainer.HeldOutLoss(model, Path.Combine(outDir, Pretrainer.HeldOutFile), tokenizer);
             Assert.True(loss < 3.5, $"held-out loss {loss}");
         }
         Assert.Equal(6, File.ReadAllLines(Path.Combine(outDir, Pretrainer.LossCurveFile)).Length); // header, step 0, 10, 20, 30, 40
