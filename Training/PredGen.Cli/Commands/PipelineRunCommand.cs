@@ -127,7 +127,8 @@ public sealed class PipelineRunCommand : ICliCommand
     private static string ReportLocation(IArtifactStore store, string path) =>
         store is FileSystemArtifactStore folder ? folder.LocalPath(path) : store.Location.TrimEnd('/') + "/" + path;
 
-    /// <summary>One row per job: the test metrics of the task kind, MI (token / pooled), time; failed jobs say why.</summary>
+    /// <summary>One row per job (the baseline last): the test metrics of the task kind, MI (token / pooled), time;
+    /// failed jobs say why. Then the chosen learning-rate trial of each method.</summary>
     internal static string ComparisonTable(RetrainResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -136,7 +137,8 @@ public sealed class PipelineRunCommand : ICliCommand
         sb.Append(CultureInfo.InvariantCulture, $"{"job",-14} {"method",-10} {"status",-10}");
         foreach (var m in metrics) sb.Append(CultureInfo.InvariantCulture, $" {m,9}");
         sb.Append(CultureInfo.InvariantCulture, $" {"MI token",9} {"MI pooled",9} {"train s",8}\n");
-        foreach (var job in result.Jobs)
+        // The classical baseline last: the floor the methods are read against.
+        foreach (var job in result.Baseline == null ? result.Jobs : [.. result.Jobs, result.Baseline])
         {
             sb.Append(CultureInfo.InvariantCulture, $"{job.JobId,-14} {job.Method,-10} {job.Status,-10}");
             foreach (var m in metrics)
@@ -147,6 +149,8 @@ public sealed class PipelineRunCommand : ICliCommand
             if (job.Error != null) sb.Append("  ").Append(job.Error);
             sb.Append('\n');
         }
+        foreach (var t in result.Trials.Where(t => t.Chosen))
+            sb.Append(CultureInfo.InvariantCulture, $"trials chose for {t.Method}: lr {t.LearningRate:G3}, {t.FineTuning} fine-tuning (validation score {t.ValidationScore:F4})\n");
         return sb.ToString();
     }
 }
