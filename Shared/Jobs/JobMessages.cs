@@ -5,13 +5,15 @@ using PredGen.Shared.Data;
 namespace PredGen.Shared.Jobs;
 
 /// <summary>What a worker does with a job: train one method with one seed, estimate mutual information on a trained
-/// model's representations (MINE), or evaluate an existing model (the current champion) on a run's test split.</summary>
+/// model's representations (MINE), evaluate an existing model (the current champion) on a run's test split, or train
+/// the classical baseline (n-gram TF-IDF + linear model: the floor every LM method must beat; never promoted).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<JobKind>))]
 public enum JobKind
 {
     Train,
     Mine,
     Evaluate,
+    Baseline,
 }
 
 /// <summary>Training knobs that travel with a job; null means the trainer's default.</summary>
@@ -90,9 +92,14 @@ public sealed record JobCompletion
     public required JobOutcome Outcome { get; init; }
     public string? Error { get; init; }
 
-    /// <summary>Train / Evaluate: test-split metrics (accuracy, macro_f1 | mse, mae, pearson, spearman, r2).
+    /// <summary>Train / Evaluate / Baseline: test-split metrics (accuracy, macro_f1 | mse, mae, pearson, spearman, r2).
+    /// Train / Baseline also: <see cref="ValidationScoreMetric"/>, the validation score of the kept model (higher is
+    /// better: accuracy, or −MSE), which the learning-rate trials compare.
     /// Mine: estimate_nats, ci_low, ci_high (per representation: token_*, pooled_*).</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Metric name of the validation score in <see cref="Metrics"/> (not a test metric).</summary>
+    public const string ValidationScoreMetric = "validation_score";
 
     /// <summary>Mine: the estimator's bound (dv, nwj, infonce); free-form notes otherwise.</summary>
     public IReadOnlyDictionary<string, string> Details { get; init; } = new Dictionary<string, string>();

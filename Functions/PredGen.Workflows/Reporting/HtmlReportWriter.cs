@@ -33,6 +33,8 @@ internal static class HtmlReportWriter
         th { background: #f9fafb; font-weight: 600; color: #374151; font-size: 12.5px; text-transform: uppercase; letter-spacing: .4px; }
         th:first-child, td:first-child, td.text, th.text { text-align: left; }
         tr.failed td { background: #fef2f2; }
+        tr.floor td { background: #f9fafb; font-style: italic; }
+        p.verdict { font-weight: 600; margin: 10px 0 4px; }
         td.best { font-weight: 700; color: var(--accent); }
         .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; }
         .badge.ok { background: #dcfce7; color: var(--ok); }
@@ -71,6 +73,7 @@ internal static class HtmlReportWriter
 
         Cards(h, c);
         Comparison(h, c);
+        Trials(h, c);
         Curves(h, c);
         MutualInformation(h, c);
         Predictions(h, c);
@@ -127,8 +130,8 @@ internal static class HtmlReportWriter
         }, StringComparer.Ordinal);
         foreach (var row in cmp.Rows)
         {
-            h.Append("<tr").Append(row.OkJobs == 0 ? " class=\"failed\"" : "").Append("><td><span class=\"swatch\" style=\"background:")
-             .Append(ReportCharts.MethodHex(row.Method, c.Methods)).Append("\"></span>").Append(E(row.Method)).Append("</td><td>")
+            h.Append("<tr").Append(row.OkJobs == 0 ? " class=\"failed\"" : row.IsBaseline ? " class=\"floor\"" : "").Append("><td><span class=\"swatch\" style=\"background:")
+             .Append(ReportCharts.MethodHex(row.Method, c.Methods)).Append("\"></span>").Append(E(row.DisplayName)).Append("</td><td>")
              .Append(row.OkJobs).Append(" / ").Append(row.TotalJobs).Append("</td>");
             foreach (var m in cmp.Metrics)
             {
@@ -139,6 +142,8 @@ internal static class HtmlReportWriter
             h.Append("</tr>\n");
         }
         h.Append("</tbody>\n</table>\n");
+        if (cmp.BaselineVerdict() is { } verdict)
+            h.Append("<p class=\"verdict\">").Append(E(verdict)).Append("</p>\n<p class=\"note\">The classical baseline (word and character n-gram TF-IDF with a logistic or ridge regression, trained on the same train split) is the floor every LM method must beat; it is never promoted or served.</p>\n");
 
         var r = c.Report;
         h.Append("<h3>Jobs</h3>\n<table class=\"jobs\">\n<thead><tr><th>Job</th><th class=\"text\">Method</th><th>Seed</th><th class=\"text\">Status</th>");
@@ -165,6 +170,32 @@ internal static class HtmlReportWriter
         }
         h.Append("</tbody>\n</table>\n</section>\n");
     }
+
+    private static void Trials(StringBuilder h, ReportContent c)
+    {
+        var r = c.Report;
+        if (r.Trials.Count == 0 && r.TrialsNote == null) return;
+        h.Append("<section id=\"trials\">\n<h2>Learning-rate trials</h2>\n");
+        if (r.Trials.Count == 0)
+        {
+            h.Append("<p class=\"note\">").Append(E(r.TrialsNote!)).Append("</p>\n</section>\n");
+            return;
+        }
+        h.Append("<p class=\"note\">Short runs (seed 1) per method and candidate; the best validation score (accuracy, or −MSE: higher is better) chooses the learning rate and fine-tuning mode every seed of that method trains with.</p>\n");
+        h.Append("<table class=\"trials\">\n<thead><tr><th class=\"text\">Method</th><th>Learning rate</th><th class=\"text\">Fine-tuning</th><th>Steps</th><th>Validation score</th><th class=\"text\">Chosen</th></tr></thead>\n<tbody>\n");
+        foreach (var t in OrderedTrials(r))
+        {
+            bool ok = t.Status == Retrain.JobSummary.Succeeded;
+            h.Append(ok ? "<tr>" : "<tr class=\"failed\">").Append("<td>").Append(E(t.Method)).Append("</td><td>").Append(E(t.LearningRate.ToString("G3", Inv)))
+             .Append("</td><td class=\"text\">").Append(E(t.FineTuning)).Append("</td><td>").Append(t.Steps.ToString(Inv)).Append("</td>")
+             .Append(ok ? "<td>" + E(Num(t.ValidationScore)) + "</td>" : "<td class=\"error\">" + E(Truncate(t.Error ?? "failed", 200)) + "</td>")
+             .Append("<td class=\"text\">").Append(t.Chosen ? "<span class=\"badge promoted\">chosen</span>" : "").Append("</td></tr>\n");
+        }
+        h.Append("</tbody>\n</table>\n</section>\n");
+    }
+
+    internal static IEnumerable<Retrain.TrialSummary> OrderedTrials(RunReport r) =>
+        r.Trials.OrderBy(t => MethodComparison.MethodRank(t.Method)).ThenBy(t => t.Method, StringComparer.OrdinalIgnoreCase).ThenBy(t => t.JobId, StringComparer.Ordinal);
 
     private static void Curves(StringBuilder h, ReportContent c)
     {

@@ -29,8 +29,10 @@ internal static class MarkdownReportWriter
         m.Append("| Method | Jobs ok |").Append(string.Concat(cmp.Metrics.Select(x => $" {x} |"))).Append('\n');
         m.Append("|---|---:|").Append(string.Concat(cmp.Metrics.Select(_ => "---:|"))).Append('\n');
         foreach (var row in cmp.Rows)
-            m.Append(Inv, $"| {Cell(row.Method)} | {row.OkJobs}/{row.TotalJobs} |")
+            m.Append(Inv, $"| {Cell(row.IsBaseline ? $"*{row.DisplayName}*" : row.Method)} | {row.OkJobs}/{row.TotalJobs} |")
              .Append(string.Concat(cmp.Metrics.Select(x => row.Metrics.TryGetValue(x, out var a) ? $" {a.Format()} |" : " — |"))).Append('\n');
+        if (cmp.BaselineVerdict() is { } verdict)
+            m.Append("\n**").Append(Cell(verdict)).Append("** The classical baseline (word and character n-gram TF-IDF with a logistic or ridge regression, same train split) is the floor every LM method must beat; it is never promoted or served.\n");
         m.Append("\n### Jobs\n\n| Job | Method | Seed | Status |").Append(string.Concat(cmp.Metrics.Select(x => $" {x} |"))).Append(" Train time |\n");
         m.Append("|---|---|---:|---|").Append(string.Concat(cmp.Metrics.Select(_ => "---:|"))).Append("---:|\n");
         foreach (var job in HtmlReportWriter.OrderedJobs(r))
@@ -40,6 +42,21 @@ internal static class MarkdownReportWriter
             if (ok) m.Append(string.Concat(cmp.Metrics.Select(x => job.TestMetrics.TryGetValue(x, out double v) ? $" {HtmlReportWriter.Num(v)} |" : " — |")));
             else m.Append(' ').Append(Cell(HtmlReportWriter.Truncate(job.Error ?? "failed", 200))).Append(" |").Append(string.Concat(Enumerable.Repeat(" |", Math.Max(0, cmp.Metrics.Count - 1))));
             m.Append(' ').Append(job.TrainSeconds is double t ? HtmlReportWriter.Duration(t) : "—").Append(" |\n");
+        }
+
+        if (r.Trials.Count > 0 || r.TrialsNote != null)
+        {
+            m.Append("\n## Learning-rate trials\n\n");
+            if (r.Trials.Count == 0) m.Append(Cell(r.TrialsNote!)).Append('\n');
+            else
+            {
+                m.Append("Short runs (seed 1) per method and candidate; the best validation score (accuracy, or −MSE: higher is better) chooses the settings every seed of that method trains with.\n\n");
+                m.Append("| Method | Learning rate | Fine-tuning | Steps | Validation score | Chosen |\n|---|---:|---|---:|---:|---|\n");
+                foreach (var t in HtmlReportWriter.OrderedTrials(r))
+                    m.Append(Inv, $"| {Cell(t.Method)} | {t.LearningRate.ToString("G3", Inv)} | {t.FineTuning} | {t.Steps} | ")
+                     .Append(t.Status == Retrain.JobSummary.Succeeded ? HtmlReportWriter.Num(t.ValidationScore) : "**FAILED** " + Cell(HtmlReportWriter.Truncate(t.Error ?? "failed", 200)))
+                     .Append(t.Chosen ? " | **chosen** |\n" : " | |\n");
+            }
         }
 
         m.Append("\n## Training curves\n\n");

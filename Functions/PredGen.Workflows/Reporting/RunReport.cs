@@ -19,8 +19,13 @@ public sealed record RunReport
     public string? DatasetPath { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
-    /// <summary>One entry per training job (method x seed), failed ones included.</summary>
+    /// <summary>One entry per training job (method x seed), failed ones included, and the classical baseline's job
+    /// (method <see cref="Methods.Baseline"/>), which the comparison shows as the floor and never as a champion.</summary>
     public required IReadOnlyList<JobReport> Jobs { get; init; }
+    /// <summary>The learning-rate trials (method, candidate, validation score, chosen); empty when none ran.</summary>
+    public IReadOnlyList<TrialSummary> Trials { get; init; } = [];
+    /// <summary>Why no trials ran (e.g. the run fixed the learning rate); null when they ran or nothing is known.</summary>
+    public string? TrialsNote { get; init; }
     /// <summary>prepared/stats.json of the run (data quality: rejected rows by reason, split sizes, classes or ranges).</summary>
     public DatasetStats? Data { get; init; }
     public ChampionDecision? Champion { get; init; }
@@ -40,7 +45,7 @@ public enum JobStatus
 public sealed record JobReport
 {
     public required string JobId { get; init; }
-    /// <summary>"predictor", "generator" or "predgen".</summary>
+    /// <summary>"predictor", "generator" or "predgen"; "baseline" for the classical floor.</summary>
     public required string Method { get; init; }
     public required int Seed { get; init; }
     public required JobStatus Status { get; init; }

@@ -26,7 +26,7 @@ public static class RunReportLoader
         }
 
         var jobs = new List<JobReport>();
-        foreach (var job in summary.Jobs)
+        foreach (var job in summary.Baseline == null ? summary.Jobs : [.. summary.Jobs, summary.Baseline])
         {
             string? metrics = await store.ReadTextAsync(BlobLayout.JobMetrics(summary.Task, summary.RunId, job.JobId), cancellationToken).ConfigureAwait(false);
             string? predictions = await store.ReadTextAsync(BlobLayout.JobTestPredictions(summary.Task, summary.RunId, job.JobId), cancellationToken).ConfigureAwait(false);
@@ -81,6 +81,10 @@ public static class RunReportLoader
             StartedAt = summary.StartedAt,
             FinishedAt = summary.Timings.Count > 0 ? summary.StartedAt.AddSeconds(summary.Timings.Sum(x => x.Seconds)) : null,
             Jobs = jobs,
+            Trials = summary.Trials,
+            TrialsNote = summary.Trials.Count > 0 ? null
+                : summary.Training?.LearningRate is double fixedRate ? string.Create(CultureInfo.InvariantCulture, $"No trials: the run fixed the learning rate at {fixedRate:G3}.")
+                : null,
             Data = data,
             Champion = summary.Champion,
             Settings = runSettings,

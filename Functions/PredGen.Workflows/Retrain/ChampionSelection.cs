@@ -8,7 +8,7 @@ namespace PredGen.Workflows.Retrain;
 /// Which model serves: the best succeeded job on this run's test split (classification: accuracy; regression: mse),
 /// promoted only if it strictly beats the current champion. The champion is scored on the same split (an Evaluate
 /// job); only when that evaluation is impossible (say, another label set) is its recorded score used, and a champion
-/// whose recorded metric is a different one is replaced.
+/// whose recorded metric is a different one is replaced. The classical baseline is never a candidate.
 /// </summary>
 public static class ChampionSelection
 {
@@ -20,7 +20,8 @@ public static class ChampionSelection
         ArgumentNullException.ThrowIfNull(jobs);
         var (metric, higher) = MetricFor(kind);
         JobSummary? best = null;
-        foreach (var job in jobs.Where(j => j.IsSucceeded && j.TestMetrics.ContainsKey(metric)))
+        // The classical baseline is the floor the methods are measured against, not a model the endpoint can serve.
+        foreach (var job in jobs.Where(j => j.IsSucceeded && !Methods.IsBaseline(j.Method) && j.TestMetrics.ContainsKey(metric)))
             if (best == null || Better(job.TestMetrics[metric], best.TestMetrics[metric], higher)) best = job;
 
         var decision = new ChampionDecision

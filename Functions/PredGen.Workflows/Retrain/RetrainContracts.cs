@@ -13,6 +13,12 @@ public static class Methods
 
     public static IReadOnlyList<string> All { get; } = [Predictor, Generator, PredGen];
 
+    /// <summary>The classical baseline's method name in summaries and reports: not an LM method (never in
+    /// <see cref="All"/>, never accepted by <see cref="Canonical"/>), never promoted or served.</summary>
+    public const string Baseline = "Baseline";
+
+    public static bool IsBaseline(string method) => string.Equals(method, Baseline, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Accepts any casing ("predgen", "PREDICTOR"); returns the canonical name.</summary>
     public static string Canonical(string method)
     {
@@ -45,6 +51,13 @@ public sealed record RetrainRequest
     public TrainingSettings Training { get; init; } = new();
     public bool RunMine { get; init; } = true;
 
+    /// <summary>The learning-rate trials' grid; null: <see cref="TrialGrid.Default"/>. No candidates, or a fixed
+    /// <see cref="TrainingSettings.LearningRate"/>, skips the trials.</summary>
+    public TrialGrid? Trials { get; init; }
+
+    /// <summary>Train the classical baseline alongside the methods (the report's floor).</summary>
+    public bool RunBaseline { get; init; } = true;
+
     /// <summary>How long a job may run before the orchestration marks it failed.</summary>
     public int JobTimeoutSeconds { get; init; } = 6 * 3600;
 
@@ -64,6 +77,7 @@ public sealed record RetrainStatus(string Stage, int JobsDone, int JobsTotal, in
 public static class RetrainStages
 {
     public const string Preparing = "preparing";
+    public const string Trials = "trials";
     public const string Training = "training";
     public const string Analysing = "mine";
     public const string Reporting = "reporting";
@@ -84,6 +98,13 @@ public sealed record RetrainResult
     public required PreparedDataset Dataset { get; init; }
     public required IReadOnlyList<JobSummary> Jobs { get; init; }
     public required IReadOnlyList<MineSummary> Mine { get; init; }
+
+    /// <summary>The classical baseline's job (null when the run had none); never a champion candidate.</summary>
+    public JobSummary? Baseline { get; init; }
+
+    /// <summary>The learning-rate trials, one per method and candidate (empty when skipped).</summary>
+    public IReadOnlyList<TrialSummary> Trials { get; init; } = [];
+
     public required ChampionDecision Champion { get; init; }
     public required Reporting.ReportLinks Report { get; init; }
 }

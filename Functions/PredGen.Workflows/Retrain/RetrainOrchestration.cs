@@ -10,14 +10,17 @@ using PredGen.Workflows.Reporting;
 namespace PredGen.Workflows.Retrain;
 
 /// <summary>
-/// Retrain: PrepareDataset -> one training job per method and seed (each a <see cref="JobOrchestration"/>, run side by
-/// side) -> one MINE job per trained model, plus the current champion scored on this run's test split -> BuildReport
-/// -> PromoteChampion. Deterministic and thin: all I/O is in activities and workers. A failed job is kept (and marked
+/// Retrain: PrepareDataset -> the classical baseline (alongside the rest) -> learning-rate trials (short jobs per method
+/// and candidate of the <see cref="TrialGrid"/>, unless the request fixes the learning rate) -> one training job per
+/// method and seed at the method's chosen settings (each job a <see cref="JobOrchestration"/>, run side by side) -> one
+/// MINE job per trained model, plus the current champion scored on this run's test split -> BuildReport ->
+/// PromoteChampion (never the baseline). Deterministic and thin: all I/O is in activities and workers. A failed job is kept (and marked
 /// in the report); the run fails only if the dataset is rejected. Progress goes to the custom status.
 /// </summary>
 public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainRequest, RetrainResult>
 {
     public const string ChampionEvaluationJobId = "champion-eval";
+    public const string BaselineJobId = "baseline";
 
     public override async Task<RetrainResult> RunAsync(TaskOrchestrationContext context, RetrainRequest input)
     {
@@ -50,16 +53,57 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         }
         EndStage(RetrainStages.Preparing);
 
-        // 2. Train: one job per method and seed, all dispatched at once; progress as each one finishes.
+        // 2. The classical baseline, alongside everything that follows (seconds of CPU; awaited after training).
+        var methods = input.Methods.Select(Methods.Canonical).Distinct().ToList();
+        var baselineJob = input.RunBaseline
+            ? NewJob(context, input, dataset.Kind, JobKind.Baseline, BaselineJobId, Methods.Baseline, 1, modelPath: null, input.Training)
+            : null;
+        var baselineRun = baselineJob == null ? null : RunJobAsync(context, input, baselineJob);
+
+        // 3. Learning-rate trials: per method, one short job per candidate of the grid on the same worker; the best
+        // validation score picks the settings every seed of that method trains with. A fixed learning rate skips them.
+        var grid = input.Trials ?? TrialGrid.Default;
+        var candidates = grid.CandidatesFor(input.Training);
+        var chosen = new Dictionary<string, TrainingSettings>(StringComparer.Ordinal);
+        var trials = new List<TrialSummary>();
+        if (candidates.Count > 0 && methods.Count > 0)
+        {
+            int totalSteps = TrainingDefaults.TotalSteps(input.Training, dataset.TrainRows);
+            var trialJobs = new List<(JobMessage Job, TrialCandidate Candidate)>();
+            foreach (var method in methods)
+                for (int i = 0; i < candidates.Count; i++)
+                    trialJobs.Add((NewJob(context, input, dataset.Kind, JobKind.Train,
+                        string.Create(CultureInfo.InvariantCulture, $"trial-{method.ToLowerInvariant()}-{i + 1}"), method, 1, modelPath: null,
+                        grid.TrialSettings(input.Training, candidates[i], totalSteps)), candidates[i]));
+            var tried = await RunJobsAsync(context, input, [.. trialJobs.Select(t => t.Job)], RetrainStages.Trials, log);
+            foreach (var method in methods)
+            {
+                var methodTrials = trialJobs.Where(t => t.Job.Method == method).ToList();
+                var winner = TrialGrid.Choose(methodTrials.Select(t => new TrialOutcome(t.Candidate, ValidationScoreOf(tried[t.Job.JobId]))));
+                if (winner != null) chosen[method] = TrialGrid.Apply(input.Training, winner);
+                foreach (var (job, candidate) in methodTrials)
+                {
+                    var c = tried[job.JobId];
+                    trials.Add(new TrialSummary(job.JobId, method, candidate.LearningRate, candidate.UseLora, job.Settings.Steps ?? 0,
+                        c.Outcome == JobOutcome.Succeeded ? JobSummary.Succeeded : JobSummary.Failed, c.Error, ValidationScoreOf(c),
+                        Chosen: ReferenceEquals(candidate, winner)));
+                }
+            }
+            EndStage(RetrainStages.Trials);
+        }
+
+        // 4. Train: one job per method and seed at the method's chosen settings, all dispatched at once.
         var trainJobs = new List<JobMessage>();
-        foreach (var method in input.Methods.Select(Methods.Canonical).Distinct())
+        foreach (var method in methods)
             for (int seed = 1; seed <= Math.Max(1, input.Seeds); seed++)
-                trainJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Train, string.Create(CultureInfo.InvariantCulture, $"{method.ToLowerInvariant()}-s{seed}"), method, seed, modelPath: null));
+                trainJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Train, string.Create(CultureInfo.InvariantCulture, $"{method.ToLowerInvariant()}-s{seed}"), method, seed,
+                    modelPath: null, chosen.GetValueOrDefault(method, input.Training)));
         var trained = await RunJobsAsync(context, input, trainJobs, RetrainStages.Training, log);
         var jobSummaries = trainJobs.Select(j => Summarize(j, trained[j.JobId])).ToList();
+        var baseline = baselineRun == null ? null : Summarize(baselineJob!, await baselineRun);
         EndStage(RetrainStages.Training);
 
-        // 3. Analyse: MINE per trained model, and the current champion scored on this run's test split.
+        // 5. Analyse: MINE per trained model, and the current champion scored on this run's test split.
         var champion = await context.CallActivityAsync<ChampionPointer?>(nameof(ReadChampionActivity), input.Task, RetryPolicies.Activity);
         var analysisJobs = new List<JobMessage>();
         if (input.RunMine)
@@ -77,14 +121,14 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         }
         EndStage(RetrainStages.Analysing);
 
-        // 4. Report (with the decision the promotion will apply), 5. Promote.
+        // 6. Report (with the decision the promotion will apply), 7. Promote.
         var decision = ChampionSelection.Decide(dataset.Kind, jobSummaries, champion, championNow);
         int failed = jobSummaries.Count(j => !j.IsSucceeded);
         context.SetCustomStatus(new RetrainStatus(RetrainStages.Reporting, trainJobs.Count, trainJobs.Count, failed));
         var summary = new RunSummary
         {
             Task = input.Task, RunId = input.RunId, Kind = dataset.Kind, DatasetPath = input.DatasetPath, Dataset = dataset,
-            Jobs = jobSummaries, Mine = mine, Champion = decision, Timings = timings, StartedAt = new DateTimeOffset(startedAt, TimeSpan.Zero),
+            Jobs = jobSummaries, Baseline = baseline, Trials = trials, Mine = mine, Champion = decision, Timings = timings, StartedAt = new DateTimeOffset(startedAt, TimeSpan.Zero),
             BaseModel = input.BaseModel, Training = input.Training,
         };
         var report = await context.CallActivityAsync<ReportLinks>(nameof(BuildReportActivity), summary, RetryPolicies.Activity);
@@ -100,17 +144,37 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         return new RetrainResult
         {
             Task = input.Task, RunId = input.RunId, Outcome = failed == 0 ? "completed" : "completed_with_failures",
-            Dataset = dataset, Jobs = jobSummaries, Mine = mine, Champion = applied, Report = report,
+            Dataset = dataset, Jobs = jobSummaries, Baseline = baseline, Trials = trials, Mine = mine, Champion = applied, Report = report,
         };
     }
 
-    private static JobMessage NewJob(TaskOrchestrationContext context, RetrainRequest input, TaskKind taskKind, JobKind kind, string jobId, string method, int seed, string? modelPath) => new()
+    private static JobMessage NewJob(TaskOrchestrationContext context, RetrainRequest input, TaskKind taskKind, JobKind kind, string jobId, string method, int seed,
+        string? modelPath, TrainingSettings? settings = null) => new()
     {
         TaskKind = taskKind,
         JobId = jobId, Kind = kind, Task = input.Task, RunId = input.RunId, Method = method, Seed = seed,
         NotifyInstanceId = context.InstanceId + ":" + jobId,
-        BaseModel = input.BaseModel, ModelPath = modelPath, Settings = input.Training,
+        BaseModel = input.BaseModel, ModelPath = modelPath, Settings = settings ?? input.Training,
     };
+
+    /// <summary>One job as a sub-orchestration, without touching the custom status (the baseline runs beside the
+    /// stages that report progress). A failure is a Failed completion, not an exception.</summary>
+    private static async Task<JobCompletion> RunJobAsync(TaskOrchestrationContext context, RetrainRequest input, JobMessage job)
+    {
+        try
+        {
+            return await context.CallSubOrchestratorAsync<JobCompletion>(nameof(JobOrchestration),
+                new JobOrchestrationInput(job, input.JobTimeoutSeconds, input.JobPollSeconds),
+                new SubOrchestrationOptions { InstanceId = job.NotifyInstanceId });
+        }
+        catch (TaskFailedException e)
+        {
+            return JobHandler.Failed(job, e.FailureDetails.ErrorMessage);
+        }
+    }
+
+    private static double? ValidationScoreOf(JobCompletion c) =>
+        c.Outcome == JobOutcome.Succeeded && c.Metrics.TryGetValue(JobCompletion.ValidationScoreMetric, out double v) && double.IsFinite(v) ? v : null;
 
     /// <summary>Runs jobs as sub-orchestrations (instance id = the job's NotifyInstanceId, where its event goes), side by
     /// side, updating "done / total" in the custom status as each one finishes. Failures are results, not exceptions.</summary>

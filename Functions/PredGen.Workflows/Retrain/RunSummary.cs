@@ -21,6 +21,22 @@ public sealed record JobSummary(
     public bool IsSucceeded => Status == Succeeded;
 }
 
+/// <summary>One learning-rate trial as the report shows it: the candidate a method tried, its validation score
+/// (higher is better: accuracy, or −MSE; null when the trial failed) and whether its seed jobs train with it.</summary>
+public sealed record TrialSummary(
+    string JobId,
+    string Method,
+    double LearningRate,
+    bool UseLora,
+    int Steps,
+    string Status,
+    string? Error,
+    double? ValidationScore,
+    bool Chosen)
+{
+    public string FineTuning => UseLora ? "lora" : "full";
+}
+
 /// <summary>A MINE estimate (nats) of I(Y; representation) with its confidence interval; BlobLayout.Mine has the details.</summary>
 public sealed record MineSummary(string JobId, string Method, string Representation, double EstimateNats, double CiLow, double CiHigh, string Bound);
 
@@ -54,6 +70,11 @@ public sealed record RunSummary
     public required string DatasetPath { get; init; }
     public required PreparedDataset Dataset { get; init; }
     public required IReadOnlyList<JobSummary> Jobs { get; init; }
+
+    /// <summary>The classical baseline (BlobLayout.Job(..., "baseline")); shown beside the methods, never promoted.</summary>
+    public JobSummary? Baseline { get; init; }
+
+    public IReadOnlyList<TrialSummary> Trials { get; init; } = [];
     public IReadOnlyList<MineSummary> Mine { get; init; } = [];
     public ChampionDecision? Champion { get; init; }
     public IReadOnlyList<StageTiming> Timings { get; init; } = [];

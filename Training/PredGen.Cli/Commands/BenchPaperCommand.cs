@@ -7,7 +7,8 @@ using PredGen.Training.Runtime;
 
 namespace PredGen.Cli.Commands;
 
-/// <summary>`predgen bench paper`: the paper's comparison (Predictor vs Generator vs PredGen) on the real tasks (issue 9).</summary>
+/// <summary>`predgen bench paper`: the paper's comparison (Predictor vs Generator vs PredGen) on the real tasks (issue 9),
+/// with the classical baseline as each task's floor (issue 19).</summary>
 public sealed class BenchPaperCommand : ICliCommand
 {
     private const string StartMarker = "<!-- bench paper: generated, start -->";
@@ -37,9 +38,10 @@ public sealed class BenchPaperCommand : ICliCommand
         var results = new Option<string?>("--results") { Description = "Markdown file whose generated section is replaced (e.g. docs/RESULTS.md)" };
         var threads = new Option<int>("--threads");
         var json = new Option<bool>("--json") { Description = "print the report as one JSON object" };
+        var noBaseline = new Option<bool>("--no-baseline") { Description = "leave out the classical baseline row (TF-IDF n-grams + linear model)" };
         var command = new Command("paper", "Fine-tune Predictor, Generator and PredGen from the same base with the same budget on every task; mean ± std over seeds.")
         {
-            tasks, methods, seeds, lrs, steps, batch, fineTuning, loraRank, maxPrompt, trainRows, validationRows, testRows, latencyRows, data, baseModel, output, results, threads, json,
+            tasks, methods, seeds, lrs, steps, batch, fineTuning, loraRank, maxPrompt, trainRows, validationRows, testRows, latencyRows, data, baseModel, output, results, threads, json, noBaseline,
         };
         command.SetAction(parse =>
         {
@@ -63,6 +65,7 @@ public sealed class BenchPaperCommand : ICliCommand
                 BaseModelDirectory = parse.GetValue(baseModel)!,
                 OutDirectory = parse.GetValue(output)!,
                 Torch = new TorchOptions { Device = "cpu", Threads = parse.GetValue(threads) },
+                Baseline = !parse.GetValue(noBaseline),
             };
             string commandLine = "predgen " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
             string machine = Machine(options.Torch.Threads);

@@ -37,13 +37,15 @@ public sealed class PipelineRunCommand : ICliCommand
         var promptTokens = new Option<int?>("--max-prompt-tokens") { Description = "prompt tokens kept per example (default: the trainer's)" };
         var mineSteps = new Option<int?>("--mine-steps") { Description = "MINE statistics-network steps (default: the estimator's)" };
         var noMine = new Option<bool>("--no-mine") { Description = "skip the mutual-information analysis" };
+        var lr = new Option<double?>("--lr") { Description = "fix the learning rate of every job (skips the learning-rate trials)" };
+        var noBaseline = new Option<bool>("--no-baseline") { Description = "skip the classical baseline (TF-IDF n-grams + linear model)" };
         var baseModel = new Option<string?>("--base-model") { Description = "base model folder (default: models/base)" };
         var work = new Option<string>("--work") { Description = "scratch folder of the worker", DefaultValueFactory = _ => Path.Combine(".predgen", "work") };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "print the result as one JSON object (progress goes to stderr)" };
-        var command = new Command("run", "Run the retraining pipeline (prepare, train each method and seed, MINE, report, promote) on this machine.")
+        var command = new Command("run", "Run the retraining pipeline (prepare, baseline, learning-rate trials, train each method and seed, MINE, report, promote) on this machine.")
         {
-            dataset, task, kind, storage, methods, seeds, steps, batch, promptTokens, mineSteps, noMine, baseModel, work, device, json,
+            dataset, task, kind, storage, methods, seeds, steps, batch, promptTokens, mineSteps, noMine, lr, noBaseline, baseModel, work, device, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,14 +57,18 @@ public sealed class PipelineRunCommand : ICliCommand
             string? baseDir = parse.GetValue(baseModel) ?? DefaultBaseModel();
             if (baseDir == null) { Console.Error.WriteLine("no base model: pass --base-model <folder> (models/base not found)"); return 2; }
 
-            var training = new TrainingSettings { Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), MaxPromptTokens = parse.GetValue(promptTokens), MineSteps = parse.GetValue(mineSteps) };
+            var training = new TrainingSettings
+            {
+                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), MaxPromptTokens = parse.GetValue(promptTokens), MineSteps = parse.GetValue(mineSteps),
+                LearningRate = parse.GetValue(lr),
+            };
             var request = new RetrainRequest
             {
                 Task = taskName, DatasetPath = BlobLayout.Dataset(taskName, file.Name), RunId = "pending",
                 Kind = parse.GetValue(kind),
                 Methods = [.. parse.GetValue(methods)!.SelectMany(m => m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(Methods.Canonical).Distinct()],
                 Seeds = Math.Max(1, parse.GetValue(seeds)), BaseModel = Path.GetFullPath(baseDir), Training = training,
-                RunMine = !parse.GetValue(noMine), JobPollSeconds = 30,
+                RunMine = !parse.GetValue(noMine), RunBaseline = !parse.GetValue(noBaseline), JobPollSeconds = 30,
             };
             byte[] bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken).ConfigureAwait(false);
             request = request with { RunId = RunIdOf(bytes, request) };
@@ -109,7 +115,12 @@ public sealed class PipelineRunCommand : ICliCommand
 
     internal static string RunIdOf(byte[] content, RetrainRequest request)
     {
-        string settings = JsonSerializer.Serialize(new { request.Task, request.Kind, request.Methods, request.Seeds, request.BaseModel, request.Training, request.RunMine });
+        // The trial grid and the baseline change what a run trains and reports: another grid is another run.
+        string settings = JsonSerializer.Serialize(new
+        {
+            request.Task, request.Kind, request.Methods, request.Seeds, request.BaseModel, request.Training, request.RunMine, request.RunBaseline,
+            Trials = request.Trials ?? TrialGrid.Default,
+        });
         byte[] hash = SHA256.HashData([.. SHA256.HashData(content), .. Encoding.UTF8.GetBytes(settings)]);
         return RetrainRequest.RunIdFromContentHash(hash);
     }
@@ -127,7 +138,8 @@ public sealed class PipelineRunCommand : ICliCommand
     private static string ReportLocation(IArtifactStore store, string path) =>
         store is FileSystemArtifactStore folder ? folder.LocalPath(path) : store.Location.TrimEnd('/') + "/" + path;
 
-    /// <summary>One row per job: the test metrics of the task kind, MI (token / pooled), time; failed jobs say why.</summary>
+    /// <summary>One row per job (the baseline last): the test metrics of the task kind, MI (token / pooled), time;
+    /// failed jobs say why. Then the chosen learning-rate trial of each method.</summary>
     internal static string ComparisonTable(RetrainResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -136,7 +148,8 @@ public sealed class PipelineRunCommand : ICliCommand
         sb.Append(CultureInfo.InvariantCulture, $"{"job",-14} {"method",-10} {"status",-10}");
         foreach (var m in metrics) sb.Append(CultureInfo.InvariantCulture, $" {m,9}");
         sb.Append(CultureInfo.InvariantCulture, $" {"MI token",9} {"MI pooled",9} {"train s",8}\n");
-        foreach (var job in result.Jobs)
+        // The classical baseline last: the floor the methods are read against.
+        foreach (var job in result.Baseline == null ? result.Jobs : [.. result.Jobs, result.Baseline])
         {
             sb.Append(CultureInfo.InvariantCulture, $"{job.JobId,-14} {job.Method,-10} {job.Status,-10}");
             foreach (var m in metrics)
@@ -147,6 +160,8 @@ public sealed class PipelineRunCommand : ICliCommand
             if (job.Error != null) sb.Append("  ").Append(job.Error);
             sb.Append('\n');
         }
+        foreach (var t in result.Trials.Where(t => t.Chosen))
+            sb.Append(CultureInfo.InvariantCulture, $"trials chose for {t.Method}: lr {t.LearningRate:G3}, {t.FineTuning} fine-tuning (validation score {t.ValidationScore:F4})\n");
         return sb.ToString();
     }
 }

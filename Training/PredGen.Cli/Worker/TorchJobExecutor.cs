@@ -2,6 +2,7 @@ using System.Diagnostics;
 using PredGen.Shared.Data;
 using PredGen.Shared.Jobs;
 using PredGen.Shared.Storage;
+using PredGen.Training.Baselines;
 using PredGen.Training.Methods;
 using PredGen.Training.Runtime;
 
@@ -28,7 +29,8 @@ public sealed record WorkerOptions
 /// <summary>
 /// The `predgen` worker's jobs, on TorchSharp: Train (the methods issue's Trainer, resumed from the job's checkpoints
 /// in the store), Mine (mutual information of a trained model's representations), Evaluate (a model, usually the
-/// champion, on a run's test split). Everything a job produces goes under BlobLayout.Job; the local folder is scratch.
+/// champion, on a run's test split), Baseline (the classical n-gram floor, ML.NET). Everything a job produces goes
+/// under BlobLayout.Job; the local folder is scratch.
 /// </summary>
 public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options, IMineAnalysis? mine = null) : IJobExecutor
 {
@@ -44,6 +46,7 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
             JobKind.Train => await TrainAsync(job, work, cancellationToken).ConfigureAwait(false),
             JobKind.Mine => await MineAsync(job, work, cancellationToken).ConfigureAwait(false),
             JobKind.Evaluate => await EvaluateAsync(job, work, cancellationToken).ConfigureAwait(false),
+            JobKind.Baseline => await BaselineAsync(job, work, cancellationToken).ConfigureAwait(false),
             _ => throw new NotSupportedException($"job kind {job.Kind}"),
         };
     }
@@ -88,7 +91,34 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
                 await store.WriteAsync(BlobLayout.Combine(jobPrefix, file), BinaryData.FromBytes(await File.ReadAllBytesAsync(local, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         }
 
-        return Succeeded(job, MetricsOf(result.Test), clock.Elapsed.TotalSeconds) with { ResumedFromStep = result.ResumedFromStep ?? 0 };
+        return Succeeded(job, WithValidationScore(MetricsOf(result.Test), result.Validation), clock.Elapsed.TotalSeconds) with { ResumedFromStep = result.ResumedFromStep ?? 0 };
+    }
+
+    /// <summary>The classical baseline on the run's prepared splits: metrics.json and test_predictions.jsonl go where a
+    /// train job's do, so the report reads them the same way. Cheap (seconds) and deterministic: no checkpoints.</summary>
+    private async Task<JobCompletion> BaselineAsync(JobMessage job, string work, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        string dataDir = await DownloadPreparedAsync(job, Path.Combine(work, "data"), cancellationToken).ConfigureAwait(false);
+        string outDir = Path.Combine(work, "out");
+        var options = new BaselineOptions { TaskKind = job.TaskKind, Seed = Math.Max(1, job.Seed) };
+        var result = await Task.Run(() => TextBaseline.Run(options, dataDir, outDir), cancellationToken).ConfigureAwait(false);
+        string jobPrefix = BlobLayout.Job(job.Task, job.RunId, job.JobId);
+        foreach (var file in new[] { Trainer.MetricsFileName, Trainer.TestPredictionsFileName })
+        {
+            string local = Path.Combine(outDir, file);
+            if (File.Exists(local))
+                await store.WriteAsync(BlobLayout.Combine(jobPrefix, file), BinaryData.FromBytes(await File.ReadAllBytesAsync(local, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        }
+        return Succeeded(job, WithValidationScore(MetricsOf(result.Test), result.Validation), clock.Elapsed.TotalSeconds)
+            with { Details = new Dictionary<string, string> { ["model"] = result.Model } };
+    }
+
+    /// <summary>The kept model's validation score (Metrics.Score: accuracy, or −MSE), which the learning-rate trials compare.</summary>
+    private static Dictionary<string, double> WithValidationScore(Dictionary<string, double> metrics, Metrics? validation)
+    {
+        if (validation != null && double.IsFinite(validation.Score)) metrics[JobCompletion.ValidationScoreMetric] = validation.Score;
+        return metrics;
     }
 
     private async Task SyncCurveAsync(JobMessage job, string outDir, CancellationToken cancellationToken)

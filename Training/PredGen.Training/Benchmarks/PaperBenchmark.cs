@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using PredGen.Shared.Data;
+using PredGen.Training.Baselines;
 using PredGen.Training.Methods;
 using PredGen.Training.Runtime;
 
@@ -27,6 +28,8 @@ public sealed record PaperBenchmarkOptions
     public int ValidationRows { get; init; } = 30;
     public int TestRows { get; init; } = 50;
     public int LatencyRows { get; init; } = 8;
+    /// <summary>Add the classical baseline (TF-IDF n-grams + linear model) as a row of every task: the floor.</summary>
+    public bool Baseline { get; init; } = true;
     public string DataDirectory { get; init; } = Path.Combine("data", "demo");
     public string BaseModelDirectory { get; init; } = Path.Combine("models", "base");
     public string OutDirectory { get; init; } = Path.Combine("runs", "bench-paper");
@@ -74,7 +77,8 @@ public sealed record PaperBenchmarkReport(
     [property: JsonPropertyName("wall_seconds")] double WallSeconds);
 
 /// <summary>
-/// `predgen bench paper`: Predictor, Generator and PredGen fine-tuned from one base on each task. Learning rate: for
+/// `predgen bench paper`: Predictor, Generator and PredGen fine-tuned from one base on each task, and the classical
+/// baseline (<see cref="TextBaseline"/>) on the same rows as the floor. Learning rate: for
 /// each (task, method) every grid value is trained with the first seed and the best validation score wins; the other
 /// seeds then run at that rate. Every run lands in {out}/{task}/{method}/lr{lr}/seed{seed}/ and is skipped when its
 /// result.json exists, so an interrupted bench resumes where it stopped.
@@ -82,6 +86,9 @@ public sealed record PaperBenchmarkReport(
 public static class PaperBenchmark
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>The baseline's row name in the summaries and the table.</summary>
+    public const string BaselineMethod = "Baseline";
 
     public static PaperBenchmarkReport Run(PaperBenchmarkOptions options, TextWriter? log = null)
     {
@@ -100,8 +107,10 @@ public static class PaperBenchmark
                 for (int seed = 2; seed <= options.Seeds; seed++) runs.Add(RunOne(options, task, kind, dataDir, method, best.LearningRate, seed, log));
                 summaries.Add(Summarize(task, kind, method, best.LearningRate, runs));
             }
+            if (options.Baseline) summaries.Add(RunBaseline(options, task, kind, dataDir, log));
         }
-        var ordering = summaries.GroupBy(s => s.Task).ToDictionary(g => g.Key, g => Ordering(g.ToList()));
+        // The paper's question orders the LM methods; the baseline is the floor they are read against, not a contestant.
+        var ordering = summaries.Where(s => s.Method != BaselineMethod).GroupBy(s => s.Task).ToDictionary(g => g.Key, g => Ordering(g.ToList()));
         return new PaperBenchmarkReport(options, summaries, ordering, Math.Round(clock.Elapsed.TotalSeconds, 1));
     }
 
@@ -156,6 +165,16 @@ public static class PaperBenchmark
         return run;
     }
 
+    /// <summary>The classical baseline on the same subset splits (deterministic: one run, its L2 chosen on validation).</summary>
+    private static MethodSummary RunBaseline(PaperBenchmarkOptions options, string task, TaskKind kind, string dataDir, TextWriter? log)
+    {
+        log?.WriteLine($"{task} baseline ...");
+        var result = TextBaseline.Run(new BaselineOptions { TaskKind = kind }, dataDir, Path.Combine(options.OutDirectory, task, "baseline"));
+        log?.WriteLine($"  test {Headline(result.Test)}  train {result.TrainSeconds:F1}s");
+        return new MethodSummary(task, kind == TaskKind.Classification ? "classification" : "regression", BaselineMethod, 0, 1,
+            MetricsOf(kind, [result.Test]), Math.Round(result.TrainSeconds, 1), 0, []);
+    }
+
     /// <summary>Milliseconds per example, one request at a time (the serving path's worst case), after one warm-up.</summary>
     private static double MeasureLatency(string modelDir, List<PreparedRow> rows, TorchOptions torch)
     {
@@ -170,10 +189,16 @@ public static class PaperBenchmark
 
     private static MethodSummary Summarize(string task, TaskKind kind, MethodKind method, double lr, List<RunResult> runs)
     {
+        return new MethodSummary(task, kind == TaskKind.Classification ? "classification" : "regression", method.ToString(), lr, runs.Count, MetricsOf(kind, [.. runs.Select(r => r.Test)]),
+            Math.Round(runs.Average(r => r.TrainSeconds), 1), Math.Round(runs.Average(r => r.LatencyMs), 2), runs);
+    }
+
+    private static Dictionary<string, MeanStd> MetricsOf(TaskKind kind, IReadOnlyList<Metrics> tests)
+    {
         var metrics = new Dictionary<string, MeanStd>(StringComparer.Ordinal);
         void Add(string name, Func<Metrics, double?> pick)
         {
-            var values = runs.Select(r => pick(r.Test)).Where(v => v.HasValue && double.IsFinite(v.Value)).Select(v => v!.Value).ToList();
+            var values = tests.Select(pick).Where(v => v.HasValue && double.IsFinite(v.Value)).Select(v => v!.Value).ToList();
             if (values.Count > 0) metrics[name] = MeanStd.Of(values);
         }
         if (kind == TaskKind.Classification)
@@ -187,8 +212,7 @@ public static class PaperBenchmark
             Add("mae", m => m.Mae);
             Add("pearson", m => m.Pearson);
         }
-        return new MethodSummary(task, kind == TaskKind.Classification ? "classification" : "regression", method.ToString(), lr, runs.Count, metrics,
-            Math.Round(runs.Average(r => r.TrainSeconds), 1), Math.Round(runs.Average(r => r.LatencyMs), 2), runs);
+        return metrics;
     }
 
     /// <summary>Methods from best to worst on the primary metric (accuracy, or MSE lower-is-better), e.g. "PredGen > Generator > Predictor".</summary>
@@ -202,6 +226,23 @@ public static class PaperBenchmark
             .OrderBy(g => classification ? -g.Key : g.Key)
             .Select(g => string.Join(" = ", g.Select(s => s.Method)));
         return string.Join(" > ", tiers);
+    }
+
+    /// <summary>"spam: the best LM method, PredGen (accuracy 0.700), does not beat the baseline (0.960)", or null without a baseline row.</summary>
+    internal static string? BaselineVerdict(List<MethodSummary> task)
+    {
+        bool classification = task[0].Kind == "classification";
+        string key = classification ? "accuracy" : "mse";
+        var floor = task.FirstOrDefault(s => s.Method == BaselineMethod && s.Metrics.ContainsKey(key));
+        if (floor == null) return null;
+        var lm = task.Where(s => s.Method != BaselineMethod && s.Metrics.ContainsKey(key)).ToList();
+        var ci = CultureInfo.InvariantCulture;
+        string format = classification ? "F3" : "G4";
+        if (lm.Count == 0) return $"{floor.Task}: no LM method was scored; the baseline has {key} {floor.Metrics[key].Mean.ToString(format, ci)}";
+        var best = classification ? lm.MaxBy(s => s.Metrics[key].Mean)! : lm.MinBy(s => s.Metrics[key].Mean)!;
+        double m = best.Metrics[key].Mean, b = floor.Metrics[key].Mean;
+        bool beats = classification ? m > b : m < b;
+        return $"{floor.Task}: the best LM method, {best.Method} ({key} {m.ToString(format, ci)}), {(beats ? "beats" : "does not beat")} the baseline ({b.ToString(format, ci)})";
     }
 
     private static string Headline(Metrics m) => m.Kind == TaskKind.Classification
@@ -230,7 +271,15 @@ public static class PaperBenchmark
         foreach (var s in report.Summaries)
         {
             string Cell(string name, string format) => s.Metrics.TryGetValue(name, out var v) ? v.Format(format) : "";
-            md.AppendLine(ci, $"| {s.Task} | {s.Method} | {s.LearningRate.ToString("G3", ci)} | {Cell("accuracy", "F3")} | {Cell("macro_f1", "F3")} | {Cell("mse", "G4")} | {Cell("mae", "G4")} | {Cell("pearson", "F3")} | {s.TrainSeconds:F0} | {s.LatencyMs:F1} |");
+            bool floor = s.Method == BaselineMethod;
+            md.AppendLine(ci, $"| {s.Task} | {(floor ? "*baseline (classical floor)*" : s.Method)} | {(floor ? "—" : s.LearningRate.ToString("G3", ci))} | {Cell("accuracy", "F3")} | {Cell("macro_f1", "F3")} | {Cell("mse", "G4")} | {Cell("mae", "G4")} | {Cell("pearson", "F3")} | {s.TrainSeconds:F0} | {(floor ? "—" : s.LatencyMs.ToString("F1", ci))} |");
+        }
+        if (report.Summaries.Any(s => s.Method == BaselineMethod))
+        {
+            md.AppendLine();
+            md.AppendLine(ci, $"The baseline row is {TextBaseline.Describe(new BaselineOptions())} (ridge regression for numbers), trained on the same train rows: the floor a fine-tuned LM must beat.");
+            md.AppendLine();
+            foreach (var verdict in report.Summaries.GroupBy(s => s.Task).Select(g => BaselineVerdict(g.ToList())).OfType<string>()) md.AppendLine("- " + verdict);
         }
         md.AppendLine();
         md.AppendLine("Ordering on the primary metric (accuracy; MSE for regression), best first:");

@@ -22,9 +22,9 @@ public sealed record TrainOptions
     public int MaxSteps { get; init; }
 
     /// <summary>Used when <see cref="MaxSteps"/> is 0.</summary>
-    public double Epochs { get; init; } = 3;
+    public double Epochs { get; init; } = Shared.Jobs.TrainingDefaults.Epochs;
 
-    public int BatchSize { get; init; } = 8;
+    public int BatchSize { get; init; } = Shared.Jobs.TrainingDefaults.BatchSize;
 
     public int GradientAccumulation { get; init; } = 1;
 

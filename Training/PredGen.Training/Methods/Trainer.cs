@@ -336,7 +336,7 @@ public static class Trainer
         };
     }
 
-    private static IReadOnlyList<PreparedRow> ReadSplit(string dataDir, string split, TaskKind kind, bool required)
+    internal static IReadOnlyList<PreparedRow> ReadSplit(string dataDir, string split, TaskKind kind, bool required)
     {
         string path = Path.Combine(dataDir, split + ".jsonl");
         if (!File.Exists(path))
@@ -439,7 +439,7 @@ public static class Trainer
         File.WriteAllLines(path, kept);
     }
 
-    private static void WriteTestPredictions(string path, IReadOnlyList<PreparedRow> rows, List<Prediction> predictions)
+    internal static void WriteTestPredictions(string path, IReadOnlyList<PreparedRow> rows, IReadOnlyList<Prediction> predictions)
     {
         using var writer = new StreamWriter(path, append: false);
         for (int i = 0; i < rows.Count; i++)

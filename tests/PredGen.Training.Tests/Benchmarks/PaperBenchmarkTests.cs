@@ -28,4 +28,29 @@ public sealed class PaperBenchmarkTests
         Assert.Equal("PredGen > Predictor = Generator", classification);
         Assert.Equal("Predictor > PredGen > Generator", regression);
     }
+
+    [Fact]
+    public void The_baseline_is_a_row_of_the_table_but_not_of_the_ordering_and_the_verdict_says_who_beats_it()
+    {
+        var spam = new List<MethodSummary>
+        {
+            Summary("Predictor", "classification", "accuracy", 0.62) with { Task = "spam" },
+            Summary("PredGen", "classification", "accuracy", 0.70) with { Task = "spam" },
+            Summary(PaperBenchmark.BaselineMethod, "classification", "accuracy", 0.96) with { Task = "spam" },
+        };
+        var syllables = new List<MethodSummary>
+        {
+            Summary("Predictor", "regression", "mse", 0.45) with { Task = "syllables" },
+            Summary(PaperBenchmark.BaselineMethod, "regression", "mse", 0.48) with { Task = "syllables" },
+        };
+        var report = new PaperBenchmarkReport(new PaperBenchmarkOptions(), [.. spam, .. syllables],
+            new Dictionary<string, string> { ["spam"] = PaperBenchmark.Ordering([.. spam.Where(s => s.Method != PaperBenchmark.BaselineMethod)]) }, 1);
+
+        string md = PaperBenchmark.Markdown(report, "predgen bench paper", "test machine");
+
+        Assert.Contains("| spam | *baseline (classical floor)* | — | 0.960 ± 0.000 |", md, StringComparison.Ordinal);
+        Assert.Contains("- spam: PredGen > Predictor", md, StringComparison.Ordinal);
+        Assert.Contains("- spam: the best LM method, PredGen (accuracy 0.700), does not beat the baseline (0.960)", md, StringComparison.Ordinal);
+        Assert.Contains("- syllables: the best LM method, Predictor (mse 0.45), beats the baseline (0.48)", md, StringComparison.Ordinal);
+    }
 }

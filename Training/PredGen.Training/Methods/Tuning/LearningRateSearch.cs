@@ -45,9 +45,10 @@ public static class LearningRateSearch
     {
         ArgumentNullException.ThrowIfNull(options);
         int totalSteps = Trainer.TotalSteps(options, dataDir);
-        int trialSteps = TrialGrid.TrialSteps(totalSteps);
+        var grid = TrialGrid.Default;
+        int trialSteps = grid.TrialSteps(totalSteps);
         long parameters = Model.LlamaConfig.Load(Path.Combine(baseModelDir, Checkpoints.ModelDirectory.ConfigFile)).ParameterCount();
-        var candidates = TrialGrid.For(parameters);
+        var candidates = grid.CandidatesForBase(parameters);
         var results = new List<TrialResult>();
         foreach (var candidate in candidates)
         {
@@ -77,11 +78,11 @@ public static class LearningRateSearch
             log?.Report(string.Create(CultureInfo.InvariantCulture,
                 $"trial {name}: {trialSteps} steps, validation {validation.ScoreName} {Math.Abs(validation.Score):F4} ({result.TrainSeconds:F0} s)"));
         }
-        // Ties go to the earlier candidate: the grid lists the safer settings first.
-        int best = 0;
-        for (int i = 1; i < results.Count; i++) if (results[i].ValidationScore > results[best].ValidationScore + 1e-9) best = i;
+        // The pipeline's rule (ties go to the earlier candidate in grid order), so both hosts choose alike.
+        var chosen = TrialGrid.Choose(candidates.Select((c, i) => new TrialOutcome(c, results[i].ValidationScore)))
+            ?? throw new InvalidOperationException("no trial produced a validation score");
+        int best = candidates.ToList().IndexOf(chosen);
         results[best] = results[best] with { Chosen = true };
-        var chosen = candidates[best];
         return (options with { LearningRate = chosen.LearningRate, FineTuning = chosen.UseLora ? FineTuning.Lora : FineTuning.Full }, results);
     }
 
