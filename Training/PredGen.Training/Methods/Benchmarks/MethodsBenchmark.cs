@@ -176,8 +176,8 @@ public static class MethodsBenchmark
         double Step(bool[,]? mask) => CpuMilliseconds(() =>
         {
             using var scope = NewDisposeScope();
-            var pass = network.GenerationLoss(prompts, answers, mask, trainOnPrompt: false, digitWeights: true);
-            var director = network.DirectorLoss(network.Head!.forward(pass.AnswerStates).to(ScalarType.Float32), targets);
+            var pass = network.PredGenForward(prompts, answers, mask, trainOnPrompt: false, digitWeights: true);
+            var director = network.DirectorLoss(network.Head!.forward(pass.AdapterInput).to(ScalarType.Float32), targets);
             WriterDirectorLoss.Combine(pass.WriterLoss, director, LossVariant.WdalStabilized).backward();
             nn.utils.clip_grad_norm_(optimizer.Parameters, 1.0);
             optimizer.Step(1e-5);
