@@ -35,9 +35,10 @@ public sealed class TrainCommand : ICliCommand
         var schedule = new Option<string>("--schedule") { Description = "scheduled sampling: linear | inverse-sigmoid | exponential", DefaultValueFactory = _ => "linear" };
         var mixing = new Option<string>("--mixing") { Description = "per-token | per-batch", DefaultValueFactory = _ => "per-token" };
         var pMin = new Option<double>("--p-min") { Description = "scheduled sampling p at the start" };
-        var pMax = new Option<double>("--p-max") { Description = "scheduled sampling p at the end of the ramp", DefaultValueFactory = _ => 0.5 };
+        var pMax = new Option<double>("--p-max") { Description = "scheduled sampling p at the end of the ramp", DefaultValueFactory = _ => new TrainOptions().SamplingMax };
         var ramp = new Option<int>("--ramp-steps") { Description = "steps from p-min to p-max (0: the whole run)" };
         var pooling = new Option<string>("--pooling") { Description = "Predictor pooling: mean | last", DefaultValueFactory = _ => "mean" };
+        var head = new Option<string>("--predictor-head") { Description = "Predictor head: linear | mlp (the width of PredGen's adapter, to rule capacity out)", DefaultValueFactory = _ => "linear" };
         var trainOnPrompt = new Option<bool>("--train-on-prompt") { Description = "Generator/PredGen: also train on the prompt tokens" };
         var evalEvery = new Option<int>("--eval-every") { Description = "validate every N steps (0: once per epoch)" };
         var patience = new Option<int>("--patience") { Description = "early stopping patience in validations (0: off)", DefaultValueFactory = _ => 3 };
@@ -51,7 +52,7 @@ public sealed class TrainCommand : ICliCommand
         var command = new Command("train", "Fine-tune a base checkpoint with Predictor, Generator or PredGen; writes <out>/metrics.json and <out>/model.")
         {
             data, taskKind, method, baseModel, output, seed, maxSteps, epochs, batch, accumulation, lr, headLr, warmup, clip,
-            fineTuning, loraRank, loss, schedule, mixing, pMin, pMax, ramp, pooling, trainOnPrompt, evalEvery, patience,
+            fineTuning, loraRank, loss, schedule, mixing, pMin, pMax, ramp, pooling, head, trainOnPrompt, evalEvery, patience,
             checkpointEvery, maxPrompt, device, dtype, threads, json,
         };
         command.SetAction((parse, cancellationToken) =>
@@ -80,6 +81,7 @@ public sealed class TrainCommand : ICliCommand
                 SamplingMax = parse.GetValue(pMax),
                 SamplingRampSteps = parse.GetValue(ramp),
                 Pooling = CliNames.Parse<PoolingKind>(parse.GetValue(pooling)!, "--pooling"),
+                PredictorHead = CliNames.Parse<PredictorHeadKind>(parse.GetValue(head)!, "--predictor-head"),
                 TrainOnPrompt = parse.GetValue(trainOnPrompt),
                 EvalEvery = parse.GetValue(evalEvery),
                 EarlyStoppingPatience = parse.GetValue(patience),

@@ -15,8 +15,10 @@ public interface IDecodingConstraint
 
 /// <param name="Tokens">Per row, the generated ids (the stop token excluded).</param>
 /// <param name="HiddenStates">[B, maxGenerated, H] when asked for: for generated token t of a row, the final-norm hidden
-/// state at the position whose output predicted it (teacher-forced, that is index promptLength - 1 + t of prompt+answer);
-/// zeros past a row's end. The caller owns it (it is moved out of the decoder's dispose scope).</param>
+/// state AT that token (the output of the position the token was fed at; teacher-forced over prompt+answer, index
+/// promptLength + t), the last generated token included; zeros past a row's end. PredGen's task adapter reads these
+/// (the paper's Z[n:n+m]), so the decoder feeds a row's last token once more even when nothing is left to generate.
+/// The caller owns the tensor (it is moved out of the decoder's dispose scope).</param>
 public sealed record GenerationResult(IReadOnlyList<int[]> Tokens, Tensor? HiddenStates);
 
 /// <summary>Batched greedy decoding with left-padded prompts, a KV cache, and per-row stopping.</summary>
@@ -35,21 +37,51 @@ public static class GreedyDecoder
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(stopTokens);
         int rows = prompts.Count;
-        var generated = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
-        if (rows == 0 || maxNewTokens <= 0) return new GenerationResult(generated.Select(g => g.ToArray()).ToArray(), null);
+        if (rows == 0 || maxNewTokens <= 0) return new GenerationResult(Enumerable.Range(0, rows).Select(_ => Array.Empty<int>()).ToArray(), null);
         if (prompts.Any(p => p.Count == 0)) throw new ArgumentException("Every prompt needs at least one token (e.g. BOS).", nameof(prompts));
 
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var device = model.Device;
-        var (ids, mask) = LeftPad(prompts, padId, device);
+        var (ids, mask) = LeftPad(prompts, padId, model.Device);
         using var cache = model.NewCache();
-        var finished = new bool[rows];
-        var stepHidden = new List<Tensor>();
-        var emitted = new List<bool[]>();
+        var last = model.forward(new CausalLMInput(ids, mask, cache, ComputeLogits: false)).HiddenStates.select(1, -1);
+        var result = Continue(model, cache, last, maxNewTokens, padId, stopTokens, constraint, returnHiddenStates);
+        result.HiddenStates?.MoveToOuterDisposeScope();
+        return result;
+    }
 
-        var hidden = model.forward(new CausalLMInput(ids, mask, cache, ComputeLogits: false)).HiddenStates;
-        var last = hidden.select(1, -1);
+    /// <summary>
+    /// Greedy decoding that continues prompts already in <paramref name="cache"/> (which it extends; pass a
+    /// <see cref="KVCache.Fork"/> to keep the original), from their last final-norm hidden states
+    /// <paramref name="lastHidden"/> [B, H]. Inference decodes through here after its prompt forward, and PredGen's
+    /// training step decodes its own answer through here on a fork of the training forward's prompt cache, so both
+    /// draw the same tokens by the same code. Runs without gradients; the module's train/eval mode is the caller's.
+    /// </summary>
+    public static GenerationResult Continue(
+        LlamaForCausalLM model,
+        KVCache cache,
+        Tensor lastHidden,
+        int maxNewTokens,
+        int padId,
+        IReadOnlySet<int> stopTokens,
+        IDecodingConstraint? constraint = null,
+        bool returnHiddenStates = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(lastHidden);
+        ArgumentNullException.ThrowIfNull(stopTokens);
+        int rows = (int)lastHidden.shape[0];
+        var generated = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
+        if (rows == 0 || maxNewTokens <= 0) return new GenerationResult(generated.Select(g => g.ToArray()).ToArray(), null);
+
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var device = model.Device;
+        var finished = new bool[rows];
+        var statesAtTokens = new List<Tensor>();
+        var emitted = new List<bool[]>();
+        var last = lastHidden.detach();
         for (int step = 0; step < maxNewTokens; step++)
         {
             using var stepScope = NewDisposeScope();
@@ -65,24 +97,28 @@ public static class GreedyDecoder
                 generated[r].Add(token);
                 emittedNow[r] = true;
             }
-            if (returnHiddenStates)
-            {
-                stepHidden.Add(last); // lives in the decoder's scope, not the step's
-                emitted.Add(emittedNow);
-            }
-            if (finished.All(f => f) || step == maxNewTokens - 1) break;
+            bool anyEmitted = emittedNow.Any(e => e);
+            // Feeding the tokens just emitted gives the states at them; without hidden states the last feed is wasted.
+            bool lastStep = step == maxNewTokens - 1;
+            if (!anyEmitted || (lastStep && !returnHiddenStates)) break;
 
-            // Finished rows keep decoding a pad (their outputs are ignored) so the batch stays rectangular.
-            var feed = tensor(next.Select((t, r) => finished[r] ? padId : t).ToArray(), device: device).view(rows, 1);
+            // Rows that are done keep decoding a pad (their outputs are ignored) so the batch stays rectangular.
+            var feed = tensor(next.Select((t, r) => emittedNow[r] ? t : padId).ToArray(), device: device).view(rows, 1);
             var output = model.forward(new CausalLMInput(feed, null, cache, ComputeLogits: false));
             last = output.HiddenStates.select(1, -1).MoveToOuterDisposeScope();
+            if (returnHiddenStates)
+            {
+                statesAtTokens.Add(last);   // lives in the decoder's scope, not the step's
+                emitted.Add(emittedNow);
+            }
+            if (lastStep) break;
         }
 
         Tensor? states = null;
         int longest = generated.Max(g => g.Count);
         if (returnHiddenStates && longest > 0)
         {
-            var stacked = stack(stepHidden.Take(longest), 1); // [B, steps, H]
+            var stacked = stack(statesAtTokens.Take(longest), 1); // [B, steps, H]
             var keep = tensor(Enumerable.Range(0, rows).SelectMany(r => Enumerable.Range(0, longest).Select(s => emitted[s][r])).ToArray(), device: device)
                 .view(rows, longest, 1);
             states = stacked.mul(keep.to(stacked.dtype)).MoveToOuterDisposeScope();

@@ -25,8 +25,19 @@ public enum PoolingKind
     /// <summary>Mean over the non-padding positions.</summary>
     Mean,
 
-    /// <summary>The last token (prompts are left-padded, so it is the last column).</summary>
+    /// <summary>The last non-padding token (Hugging Face's *ForSequenceClassification convention).</summary>
     Last,
+}
+
+/// <summary>The Predictor's head over the pooled state.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PredictorHeadKind>))]
+public enum PredictorHeadKind
+{
+    /// <summary>One linear layer (Hugging Face's "score").</summary>
+    Linear,
+
+    /// <summary>A two-layer GELU MLP as wide as PredGen's task adapter (its capacity, to compare like with like).</summary>
+    Mlp,
 }
 
 /// <summary>How PredGen combines the generation loss L_W and the task loss L_D (see <see cref="WriterDirectorLoss"/>).</summary>

@@ -47,6 +47,10 @@ public sealed record ModelCard
     [JsonPropertyName("pooling")]
     public PoolingKind Pooling { get; init; } = PoolingKind.Mean;
 
+    /// <summary>Predictor: linear head or the adapter-sized MLP (width <see cref="AdapterHidden"/>).</summary>
+    [JsonPropertyName("predictor_head")]
+    public PredictorHeadKind PredictorHead { get; init; } = PredictorHeadKind.Linear;
+
     /// <summary>PredGen: answer positions the task adapter reads (the longest answer; shorter ones are zero-padded).</summary>
     [JsonPropertyName("answer_positions")]
     public int AnswerPositions { get; init; }

@@ -49,8 +49,17 @@ public sealed record TrainResult
     [JsonPropertyName("test")]
     public required Metrics Test { get; init; }
 
+    /// <summary>Where the test rows came from: "test.jsonl", or <see cref="Trainer.NoTestSplit"/> (then
+    /// <see cref="Test"/> is empty: no metric stands in for it).</summary>
+    [JsonPropertyName("test_split")]
+    public string? TestSplit { get; init; }
+
     [JsonPropertyName("validation")]
     public Metrics? Validation { get; init; }
+
+    /// <summary>Where the validation rows came from: "validation.jsonl", or how they were carved from train.</summary>
+    [JsonPropertyName("validation_split")]
+    public string? ValidationSplit { get; init; }
 
     /// <summary>The optimizer steps taken (including those before a resume).</summary>
     [JsonPropertyName("steps")]

@@ -93,7 +93,12 @@ public sealed record TrainOptions
 
     // ---- Predictor --------------------------------------------------------------------------------------------------
 
+    /// <summary>Mean over the prompt, or the last non-padding token (Hugging Face's sequence-classification convention).</summary>
     public PoolingKind Pooling { get; init; } = PoolingKind.Mean;
+
+    /// <summary>Linear head, or an MLP with the task adapter's capacity (width <see cref="AdapterHidden"/>), so a
+    /// Predictor-vs-PredGen comparison can rule the head's size out.</summary>
+    public PredictorHeadKind PredictorHead { get; init; } = PredictorHeadKind.Linear;
 
     // ---- Generator / PredGen ------------------------------------------------------------------------------------------
 
@@ -119,12 +124,13 @@ public sealed record TrainOptions
 
     public double SamplingMin { get; init; }
 
-    public double SamplingMax { get; init; } = 0.5;
+    /// <summary>Where p ends: 1.0 as the reference code's ramp, so by the end L_W trains on the answers inference writes.</summary>
+    public double SamplingMax { get; init; } = 1.0;
 
     /// <summary>Steps over which p ramps from min to max; 0: the whole run.</summary>
     public int SamplingRampSteps { get; init; }
 
-    /// <summary>Hidden width of the task adapter's MLP; 0: the backbone's hidden size.</summary>
+    /// <summary>Hidden width of the task adapter's MLP (and of the Predictor's MLP head); 0: the backbone's hidden size.</summary>
     public int AdapterHidden { get; init; }
 
     // ---- runtime --------------------------------------------------------------------------------------------------------

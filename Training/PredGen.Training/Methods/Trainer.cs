@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PredGen.Shared.Data;
 using PredGen.Training.Checkpoints;
+using PredGen.Training.Data;
 using PredGen.Training.Lora;
 using PredGen.Training.Model;
 using PredGen.Training.Runtime;
@@ -15,7 +16,9 @@ namespace PredGen.Training.Methods;
 
 /// <summary>
 /// Fine-tunes a base checkpoint with one of the three methods. Reads {dataDir}/train.jsonl, validation.jsonl and
-/// test.jsonl (<see cref="PreparedRow"/>) and writes into outDir: metrics.json (test metrics and the settings used),
+/// test.jsonl (<see cref="PreparedRow"/>; without validation.jsonl a validation split is carved from train, without
+/// test.jsonl there are no test metrics) and writes into outDir: metrics.json (test metrics, where each split came from
+/// and the settings used),
 /// metrics.jsonl (one line per step and per validation), test_predictions.jsonl, checkpoints/ (resumed from when
 /// present) and model/ (what <see cref="TrainedModel.Load"/> reads).
 /// <para>Deterministic on the CPU: every random draw is a function of (seed, step) — the data order, the scheduled
@@ -32,6 +35,14 @@ public static class Trainer
     private const string StateFile = "state.json";
     private const string WeightsFile = "state.safetensors";
     private const string BestFile = "best.safetensors";
+
+    /// <summary>metrics.json's test_split when the data has no test.jsonl (the "test" metrics are then empty).</summary>
+    public const string NoTestSplit = "no test split";
+
+    /// <summary>Share of train.jsonl held out for validation when there is no validation.jsonl.</summary>
+    public const double CarvedValidationFraction = 0.1;
+
+    private const string CarveSalt = "validation";
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -61,10 +72,13 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var clock = Stopwatch.StartNew();
-        var train = ReadSplit(dataDir, "train", options.TaskKind, required: true);
-        var validation = ReadSplit(dataDir, "validation", options.TaskKind, required: false);
+        var trainFile = ReadSplit(dataDir, "train", options.TaskKind, required: true);
+        var validationFile = ReadSplit(dataDir, "validation", options.TaskKind, required: false);
         var test = ReadSplit(dataDir, "test", options.TaskKind, required: false);
-        if (validation.Count == 0) validation = train;
+        var (train, validation, validationSplit) = validationFile.Count > 0
+            ? (trainFile, validationFile, "validation.jsonl")
+            : CarveValidation(trainFile);
+        string testSplit = test.Count > 0 ? "test.jsonl" : NoTestSplit;
         if (options.MaxValidationRows > 0 && validation.Count > options.MaxValidationRows) validation = [.. validation.Take(options.MaxValidationRows)];
 
         TorchRuntime.Apply(options.Torch);
@@ -72,7 +86,8 @@ public static class Trainer
         var (backbone, tokenizer) = ModelDirectory.Load(baseModelDir, options.Torch);
         if (options.FineTuning == FineTuning.Lora)
             LoraAdapters.Apply(backbone, new LoraOptions(options.LoraRank, options.LoraAlpha, options.LoraDropout));
-        var card = BuildCard(options, train, tokenizer, backbone.Config, baseModelDir);
+        // The label set and number format come from every training row, the carved validation rows included.
+        var card = BuildCard(options, trainFile, tokenizer, backbone.Config, baseModelDir);
         manual_seed(options.Seed + 1);
         using var network = new MethodNetwork(backbone, tokenizer, card);
 
@@ -210,7 +225,8 @@ public static class Trainer
         {
             return new TrainResult
             {
-                Method = options.Method, Test = new Metrics { Kind = options.TaskKind }, Steps = state.Step, BestStep = state.BestStep,
+                Method = options.Method, Test = new Metrics { Kind = options.TaskKind }, TestSplit = testSplit, ValidationSplit = validationSplit,
+                Steps = state.Step, BestStep = state.BestStep,
                 Interrupted = true, ResumedFromStep = resumedFrom, TrainSeconds = clock.Elapsed.TotalSeconds, Settings = options,
                 ModelDirectory = modelDir,
             };
@@ -222,13 +238,19 @@ public static class Trainer
         backbone.eval();
         network.Head?.eval();
         var validationFinal = EvaluateRows(network, validation, options.EvalBatchSize);
+        // Without a test file there is no test metric: validation picked the weights, so its score under "test" would
+        // be optimistic, and the training rows' more so. A search trial scores no test split at all.
         var testMetrics = new Metrics { Kind = options.TaskKind };
-        if (options.EvaluateTest)
+        string testPredictionsPath = Path.Combine(outDir, TestPredictionsFileName);
+        if (test.Count > 0 && options.EvaluateTest)
         {
-            var testRows = test.Count > 0 ? test : validation;
-            var testPredictions = PredictRows(network, testRows, options.EvalBatchSize, withProbabilities: true);
-            testMetrics = Evaluation.Score(options.TaskKind, testRows, testPredictions);
-            WriteTestPredictions(Path.Combine(outDir, TestPredictionsFileName), testRows, testPredictions);
+            var testPredictions = PredictRows(network, test, options.EvalBatchSize, withProbabilities: true);
+            testMetrics = Evaluation.Score(options.TaskKind, test, testPredictions);
+            WriteTestPredictions(testPredictionsPath, test, testPredictions);
+        }
+        else if (File.Exists(testPredictionsPath))
+        {
+            File.Delete(testPredictionsPath);
         }
 
         if (options.SaveModel)
@@ -243,7 +265,9 @@ public static class Trainer
         {
             Method = options.Method,
             Test = testMetrics,
+            TestSplit = testSplit,
             Validation = validationFinal,
+            ValidationSplit = validationSplit,
             Steps = state.Step,
             BestStep = state.BestStep,
             StoppedEarly = state.StoppedEarly,
@@ -266,14 +290,18 @@ public static class Trainer
 
         var answers = batch.Select(network.Answer).ToList();
         tokens += answers.Sum(a => a.Length + 1);
-        bool[,]? mask = options.Method == MethodKind.PredGen && p > 0
-            ? sampling.DrawMask(batch.Count, answers.Max(a => a.Length), p, random)
-            : null;
-        var pass = network.GenerationLoss(prompts, answers, mask, options.TrainOnPrompt, options.DigitWeights);
-        double lw = pass.WriterLoss.item<float>();
-        if (options.Method == MethodKind.Generator) return new StepLoss(pass.WriterLoss, lw, lw, null);
+        if (options.Method == MethodKind.Generator)
+        {
+            var generatorLoss = network.GeneratorLoss(prompts, answers, options.TrainOnPrompt, options.DigitWeights);
+            double value = generatorLoss.item<float>();
+            return new StepLoss(generatorLoss, value, value, null);
+        }
 
-        var output = network.Head!.forward(pass.AnswerStates).to(ScalarType.Float32);
+        bool[,]? mask = p > 0 ? sampling.DrawMask(batch.Count, answers.Max(a => a.Length), p, random) : null;
+        var pass = network.PredGenForward(prompts, answers, mask, options.TrainOnPrompt, options.DigitWeights);
+        double lw = pass.WriterLoss.item<float>();
+        // L_D on the states at the model's own answer: the adapter's input at inference (see PredGenForward).
+        var output = network.Head!.forward(pass.AdapterInput).to(ScalarType.Float32);
         var directorLoss = network.DirectorLoss(output, targets);
         var total = WriterDirectorLoss.Combine(pass.WriterLoss.to(ScalarType.Float32), directorLoss, options.Loss);
         return new StepLoss(total, total.item<float>(), lw, directorLoss.item<float>());
@@ -295,6 +323,27 @@ public static class Trainer
         network.Backbone.eval();
         network.Head?.eval();
         return Evaluation.Score(network.Card.TaskKind, rows, PredictRows(network, rows, batchSize, withProbabilities: true));
+    }
+
+    /// <summary>
+    /// Without a validation file, a validation split carved from train: the rows with the lowest SHA-256 of
+    /// "validation|{id}", <see cref="CarvedValidationFraction"/> of them (at least one, leaving at least one to train on).
+    /// It depends on the row ids alone (not on the seed or the file order), so every method and seed of a run validates
+    /// on the same rows; the description goes into metrics.json.
+    /// </summary>
+    internal static (IReadOnlyList<PreparedRow> Train, IReadOnlyList<PreparedRow> Validation, string Description) CarveValidation(IReadOnlyList<PreparedRow> train)
+    {
+        if (train.Count < 2)
+            throw new InvalidDataException($"without a validation.jsonl the trainer carves validation rows from train.jsonl, which needs at least 2 rows (it has {train.Count})");
+        int count = Math.Clamp((int)Math.Round(train.Count * CarvedValidationFraction), 1, train.Count - 1);
+        var ordered = train.Select((row, index) => (Row: row, Index: index, Key: DeterministicSplit.Hash(CarveSalt + "|" + row.Id)))
+            .OrderBy(x => x.Key, StringComparer.Ordinal).ThenBy(x => x.Index).ToList();
+        var chosen = ordered.Take(count).Select(x => x.Index).ToHashSet();
+        var validation = ordered.Take(count).OrderBy(x => x.Index).Select(x => x.Row).ToList();
+        var rest = train.Where((_, index) => !chosen.Contains(index)).ToList();
+        string description = string.Create(CultureInfo.InvariantCulture,
+            $"carved from train.jsonl (no validation.jsonl): {count} of {train.Count} rows, those with the lowest SHA-256 of \"{CarveSalt}|{{id}}\"");
+        return (rest, validation, description);
     }
 
     private static ModelCard BuildCard(TrainOptions options, IReadOnlyList<PreparedRow> train, ITextTokenizer tokenizer, LlamaConfig config, string baseModelDir)
@@ -326,6 +375,7 @@ public static class Trainer
             Prompt = options.Prompt ?? PromptTemplate.Default,
             MaxPromptTokens = options.MaxPromptTokens,
             Pooling = options.Pooling,
+            PredictorHead = options.PredictorHead,
             AnswerPositions = options.Method == MethodKind.Predictor ? 0 : MethodNetwork.AnswerPositions(options.TaskKind, labels, format, tokenizer),
             AdapterHidden = options.AdapterHidden > 0 ? options.AdapterHidden : config.HiddenSize,
             HiddenSize = config.HiddenSize,

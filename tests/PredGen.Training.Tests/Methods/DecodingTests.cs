@@ -81,7 +81,7 @@ public sealed class DecodingTests
         var prompts = inputs.Select(network.Prompt).ToList();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var (scored, _) = network.ScoreLabels(prompts);
+        var (scored, _, _) = network.ScoreLabels(prompts);
         for (int b = 0; b < prompts.Count; b++)
         {
             for (int k = 0; k < labels.Length; k++)
@@ -101,7 +101,7 @@ public sealed class DecodingTests
     }
 
     [Fact]
-    public void With_p_equal_1_the_fed_tokens_are_exactly_the_models_own_greedy_tokens_and_with_p_0_the_ground_truth()
+    public void With_p_equal_1_the_fed_tokens_are_exactly_the_models_own_grammar_constrained_greedy_tokens_and_with_p_0_the_ground_truth()
     {
         var format = new NumberFormat(HasSign: false, IntegerDigits: 2, Decimals: 1);
         using var network = Untrained(MethodKind.PredGen, TaskKind.Regression, format: format, seed: 5);
@@ -113,13 +113,25 @@ public sealed class DecodingTests
         using var scope = NewDisposeScope();
         var all = new bool[prompts.Count, width];
         for (int b = 0; b < prompts.Count; b++) for (int t = 0; t < width; t++) all[b, t] = true;
-        var sampled = network.GenerationLoss(prompts, answers, all, trainOnPrompt: false, digitWeights: true);
-        var greedy = GreedyDecoder.Generate(network.Backbone, prompts, width, Bytes.PadId, new HashSet<int>());
-        for (int b = 0; b < prompts.Count; b++) Assert.Equal(greedy.Tokens[b], sampled.FedTokens[b]);
+        var sampled = network.PredGenForward(prompts, answers, all, trainOnPrompt: false, digitWeights: true);
+        (int[][] decoded, _) = Decoded(network, prompts);
+        for (int b = 0; b < prompts.Count; b++)
+        {
+            Assert.Equal(decoded[b], sampled.FedTokens[b]);
+            Assert.Equal(decoded[b], sampled.OwnTokens[b]);
+            Assert.True(format.TryParse(grammar.Text(sampled.FedTokens[b]), out _), "own tokens follow the number grammar");
+        }
+        Assert.Equal(0, sampled.ExtraRows);   // the mix is the own answer: one forward serves L_W and L_D
         Assert.NotEqual(answers.Select(a => string.Join(',', a)), sampled.FedTokens.Select(a => string.Join(',', a))); // the untrained model's tokens differ
 
-        var teacherForced = network.GenerationLoss(prompts, answers, new bool[prompts.Count, width], trainOnPrompt: false, digitWeights: true);
+        var teacherForced = network.PredGenForward(prompts, answers, new bool[prompts.Count, width], trainOnPrompt: false, digitWeights: true);
         for (int b = 0; b < prompts.Count; b++) Assert.Equal(answers[b], teacherForced.FedTokens[b]);
+    }
+
+    private static (int[][] Tokens, Tensor States) Decoded(MethodNetwork network, List<int[]> prompts)
+    {
+        using var noGrad = no_grad();
+        return network.Decode(prompts);
     }
 
     [Fact]

@@ -10,8 +10,10 @@ namespace PredGen.Training.Methods;
 /// <item>Generator: classification by exact label scoring (probabilities over the label set, summing to 1) or, without
 /// probabilities, greedy decoding constrained to the label trie; regression by greedy decoding under the number
 /// grammar (always parses).</item>
-/// <item>PredGen: the same decoding, then the task adapter over the answer positions' hidden states gives the served
-/// label (and probabilities) or value; the decoded answer is kept as the generated text.</item>
+/// <item>PredGen: greedy decoding under the answer grammar, then the task adapter over the hidden states at the
+/// generated tokens gives the served label (and probabilities) or value; the decoded answer is kept as the generated
+/// text. With probabilities, the greedy label and its states come out of exact label scoring's forward. Training builds
+/// the adapter's input the same way (MethodNetwork.PredGenForward).</item>
 /// </list>
 /// </summary>
 internal static class Inference
@@ -44,21 +46,23 @@ internal static class Inference
 
         if (network.IsClassification && withProbabilities)
         {
-            var (logProbs, states) = network.ScoreLabels(prompts);                    // [B, K], [B·K, M, H]
+            var (logProbs, states, greedy) = network.ScoreLabels(prompts);            // [B, K], [B·K, M, H], [B]
             var generator = Rows(nn.functional.softmax(logProbs, -1));
             int k = labels!.Count;
             float[][]? adapter = null;
             if (card.Method == MethodKind.PredGen)
             {
-                // The adapter reads the states of the answer the model writes: the label it scores highest.
-                var chosen = logProbs.argmax(-1);                                        // [B]
-                var index = arange(batch.Count, dtype: ScalarType.Int64, device: chosen.device) * k + chosen;
+                // The adapter reads the states of the answer the model writes, greedily under the trie, exactly as
+                // training builds its input (MethodNetwork.PredGenForward).
+                var index = tensor(greedy.Select((label, b) => (long)(b * k + label)).ToArray(), device: states.device);
                 var z = states.index_select(0, index);
                 adapter = Rows(nn.functional.softmax(network.Head!.forward(z).to(ScalarType.Float32), -1));
             }
             for (int b = 0; b < batch.Count; b++)
             {
-                string written = labels[ArgMax(generator[b])];
+                // The Generator serves the label it scores highest (its probabilities' argmax); PredGen's text is the
+                // answer its adapter read.
+                string written = labels[adapter != null ? greedy[b] : ArgMax(generator[b])];
                 predictions[b] = Classified(labels, adapter?[b] ?? generator[b], withProbabilities: true, withText ? written : null);
             }
             return predictions;

@@ -42,7 +42,7 @@ internal sealed class MethodNetwork : IDisposable
         int outputs = card.TaskKind == TaskKind.Classification ? card.Labels!.Count : 1;
         Head = card.Method switch
         {
-            MethodKind.Predictor => new PredictorHead(card.HiddenSize, outputs),
+            MethodKind.Predictor => new PredictorHead(card.HiddenSize, outputs, card.PredictorHead, card.AdapterHidden),
             MethodKind.PredGen => new TaskAdapter(card.AnswerPositions, card.HiddenSize, card.AdapterHidden, outputs),
             _ => null,
         };
@@ -97,37 +97,138 @@ internal sealed class MethodNetwork : IDisposable
         : nn.functional.mse_loss(output.squeeze(-1), targets);
 
     /// <summary>
-    /// One teacher-forced (or scheduled-sampling) pass over prompt + answer. The prompt is computed once with gradients
-    /// into a KV cache. Where <paramref name="sampleMask"/>[b, t] is set, the token fed at answer position t is the
-    /// model's own argmax there, decoded greedily without gradients on a fork of that cache (one cached pass: the
-    /// prompt is not recomputed); elsewhere it is the ground truth. Targets are always the ground truth answer + EOS.
+    /// The Generator's loss: one teacher-forced pass over prompt + gold answer (the prompt into a KV cache, then the
+    /// answer on it), cross-entropy on the answer and EOS (and on the prompt when <paramref name="trainOnPrompt"/>).
     /// </summary>
-    public GenerationPass GenerationLoss(IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> answers, bool[,]? sampleMask, bool trainOnPrompt, bool digitWeights)
+    public Tensor GeneratorLoss(IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> answers, bool trainOnPrompt, bool digitWeights)
     {
-        int rows = prompts.Count;
-        int width = answers.Max(a => a.Length);
-        var device = Backbone.Device;
-        var (ids, mask) = GreedyDecoder.LeftPad(prompts, Tokenizer.PadId, device);
+        var (ids, mask) = GreedyDecoder.LeftPad(prompts, Tokenizer.PadId, Backbone.Device);
         using var cache = Backbone.NewCache();
         var promptStates = Backbone.forward(new CausalLMInput(ids, mask, cache, ComputeLogits: false)).HiddenStates;
-        var last = promptStates.select(1, -1);
+        int width = answers.Max(a => a.Length);
+        var (fedIds, fedMask) = RightPad(answers, width);
+        var answerStates = Backbone.forward(new CausalLMInput(fedIds, fedMask, cache, ComputeLogits: false)).HiddenStates;
+        return WriterLoss(ids, mask, promptStates, answerStates, answers, trainOnPrompt, digitWeights);
+    }
 
-        var fed = new long[rows * width];
-        var fedMask = new long[rows * width];
+    /// <summary>
+    /// PredGen's forward for one micro-batch: L_W with scheduled sampling, and the task adapter's input Z built as
+    /// inference builds it.
+    /// <para>
+    /// The prompt is computed once, with gradients, into a KV cache. The model's own answer is then decoded greedily
+    /// under the answer grammar on a fork of that cache (<see cref="GreedyDecoder.Continue"/>, no gradients): the very
+    /// code and grammar <see cref="Decode"/> uses. One batched forward on the prompt's cache then feeds, per row, the
+    /// scheduled-sampling mix (own token where <paramref name="sampleMask"/>[b, t] is set, the gold token elsewhere;
+    /// the targets stay gold) and, for the rows whose mix is not their own answer already, the own answer as extra
+    /// rows (the cache's rows are selected, not recomputed). Z is the hidden states AT the own answer's tokens, the
+    /// last one included (the paper's Z[n:n+m]; the reference code's hidden states of the generated tokens), so its
+    /// gradient reaches the backbone through that forward and the prompt's cache. Before this, the adapter read the
+    /// states of the mixed, mostly gold, tokens: it learnt to read the gold answer back and carried no signal at
+    /// inference (issue 12).
+    /// </para>
+    /// <para>
+    /// The whole pass runs in eval mode (no LoRA dropout): inference decodes and reads Z without dropout, and dropout in
+    /// the prompt's cache would change both the tokens drawn and Z. With p = 1, or once the model writes the gold answer,
+    /// every row's mix is its own answer and the one forward serves both losses.
+    /// </para>
+    /// </summary>
+    public PredGenPass PredGenForward(IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> answers, bool[,]? sampleMask, bool trainOnPrompt, bool digitWeights)
+    {
+        bool wasTraining = Backbone.training;
+        Backbone.eval();
+        try
+        {
+            int rows = prompts.Count;
+            var device = Backbone.Device;
+            var (ids, mask) = GreedyDecoder.LeftPad(prompts, Tokenizer.PadId, device);
+            using var cache = Backbone.NewCache();
+            var promptStates = Backbone.forward(new CausalLMInput(ids, mask, cache, ComputeLogits: false)).HiddenStates;
+            var own = OwnAnswers(cache, promptStates.select(1, -1));
+
+            var fed = new int[rows][];
+            var extra = new List<int>();                 // rows whose own answer needs its own continuation
+            for (int b = 0; b < rows; b++)
+            {
+                fed[b] = (int[])answers[b].Clone();
+                for (int t = 0; t < fed[b].Length && sampleMask != null && t < sampleMask.GetLength(1); t++)
+                    if (sampleMask[b, t] && t < own[b].Length) fed[b][t] = own[b][t];
+                if (!fed[b].AsSpan().SequenceEqual(own[b])) extra.Add(b);
+            }
+            var continuations = fed.Concat(extra.Select(b => own[b])).ToList();
+            int width = Math.Max(1, continuations.Max(c => c.Length));
+            var (contIds, contMask) = RightPad(continuations, width);
+            using var extended = extra.Count == 0 ? null
+                : cache.Select(tensor(Enumerable.Range(0, rows).Concat(extra).Select(i => (long)i).ToArray(), device: device));
+            var hidden = Backbone.forward(new CausalLMInput(contIds, contMask, extended ?? cache, ComputeLogits: false)).HiddenStates;
+
+            int fedWidth = answers.Max(a => a.Length);
+            var writerLoss = WriterLoss(ids, mask, promptStates, hidden.narrow(0, 0, rows).narrow(1, 0, fedWidth), answers, trainOnPrompt, digitWeights);
+
+            // Row b reads its own answer's states: from the mix's row when they are the same tokens, else its extra row.
+            var source = Enumerable.Range(0, rows).Select(b => (long)b).ToArray();
+            for (int i = 0; i < extra.Count; i++) source[extra[i]] = rows + i;
+            var ownStates = hidden.index_select(0, tensor(source, device: device));
+            var z = MaskedAnswerStates(ownStates, own);
+            return new PredGenPass(writerLoss, z, own, fed, extra.Count);
+        }
+        finally
+        {
+            if (wasTraining) Backbone.train();
+        }
+    }
+
+    /// <summary>The model's greedy answers under the grammar, decoded on a fork of <paramref name="promptCache"/> from the
+    /// prompts' last states: the same call <see cref="Decode"/> makes after its prompt forward.</summary>
+    private int[][] OwnAnswers(KVCache promptCache, Tensor lastPromptStates)
+    {
+        using var fork = promptCache.Fork();
+        var g = Grammar!;
+        var result = GreedyDecoder.Continue(Backbone, fork, lastPromptStates, g.MaxLength + 1, Tokenizer.PadId,
+            new HashSet<int> { Tokenizer.EosId }, new GrammarConstraint(g));
+        return [.. result.Tokens];
+    }
+
+    /// <summary>States [B, W, H] at answer tokens → the adapter's input [B, positions, H]: zeros past each row's answer.</summary>
+    private Tensor MaskedAnswerStates(Tensor states, int[][] answerTokens)
+    {
+        int rows = answerTokens.Length;
+        int width = (int)Math.Min(states.shape[1], Card.AnswerPositions);
+        var keep = new float[rows * width];
+        for (int b = 0; b < rows; b++)
+            for (int t = 0; t < width; t++)
+                keep[b * width + t] = t < answerTokens[b].Length ? 1 : 0;
+        var keepTensor = tensor(keep, device: states.device).view(rows, width, 1).to(states.dtype);
+        return PadPositions(states.narrow(1, 0, width) * keepTensor, Card.AnswerPositions);
+    }
+
+    /// <summary>Token rows right-padded to <paramref name="width"/>: ids and mask [rows, width] (1 = token). Pads follow
+    /// the real tokens, so causal attention never lets a real token see one.</summary>
+    private (Tensor Ids, Tensor Mask) RightPad(IReadOnlyList<int[]> tokens, int width)
+    {
+        int rows = tokens.Count;
+        var ids = new long[rows * width];
+        var mask = new long[rows * width];
         for (int b = 0; b < rows; b++)
             for (int t = 0; t < width; t++)
             {
-                bool inside = t < answers[b].Length;
-                fed[b * width + t] = inside ? answers[b][t] : Tokenizer.PadId;
-                fedMask[b * width + t] = inside ? 1 : 0;
+                bool inside = t < tokens[b].Length;
+                ids[b * width + t] = inside ? tokens[b][t] : Tokenizer.PadId;
+                mask[b * width + t] = inside ? 1 : 0;
             }
-        if (sampleMask != null && AnySampled(sampleMask, answers)) SampleOwnTokens(cache, last, answers, sampleMask, fed, fedMask, width);
+        var device = Backbone.Device;
+        return (tensor(ids, device: device).view(rows, width), tensor(mask, device: device).view(rows, width));
+    }
 
-        var fedIds = tensor(fed, device: device).view(rows, width);
-        var fedAttention = tensor(fedMask, device: device).view(rows, width);
-        var answerStates = Backbone.forward(new CausalLMInput(fedIds, fedAttention, cache, ComputeLogits: false)).HiddenStates;
-        // states[:, j] is the position that predicts answer token j (j = 0: the prompt's last position), j = m: EOS.
-        var states = cat([last.unsqueeze(1), answerStates], 1);
+    /// <summary>
+    /// L_W: cross-entropy of the gold answer + EOS, read from the states that predict each token: the prompt's last for
+    /// token 0, the state after fed token j−1 for token j (<paramref name="answerStates"/> [B, m, H], whatever was fed).
+    /// </summary>
+    private Tensor WriterLoss(Tensor ids, Tensor mask, Tensor promptStates, Tensor answerStates, IReadOnlyList<int[]> answers, bool trainOnPrompt, bool digitWeights)
+    {
+        int rows = answers.Count;
+        int width = (int)answerStates.shape[1];
+        var device = Backbone.Device;
+        var states = cat([promptStates.select(1, -1).unsqueeze(1), answerStates], 1);
         var logits = Backbone.Logits(states);
         long vocab = logits.shape[2];
 
@@ -171,41 +272,7 @@ internal sealed class MethodNetwork : IDisposable
             numerator = numerator + (promptLoss * valid.reshape(-1)).sum();
             denominator = denominator + valid.sum();
         }
-        var writerLoss = numerator / denominator;
-
-        var fedTokens = new int[rows][];
-        for (int b = 0; b < rows; b++) fedTokens[b] = [.. Enumerable.Range(0, answers[b].Length).Select(t => (int)fed[b * width + t])];
-        var answerMask = tensor(fedMask, device: device).view(rows, width, 1).to(states.dtype);
-        var z = PadPositions(states.narrow(1, 0, width) * answerMask, Card.AnswerPositions);
-        return new GenerationPass(writerLoss, z, fedTokens);
-    }
-
-    private static bool AnySampled(bool[,] sampleMask, IReadOnlyList<int[]> answers)
-    {
-        for (int b = 0; b < answers.Count; b++)
-            for (int t = 0; t < answers[b].Length && t < sampleMask.GetLength(1); t++)
-                if (sampleMask[b, t]) return true;
-        return false;
-    }
-
-    private void SampleOwnTokens(KVCache cache, Tensor last, IReadOnlyList<int[]> answers, bool[,] sampleMask, long[] fed, long[] fedMask, int width)
-    {
-        int rows = answers.Count;
-        var device = Backbone.Device;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        using var fork = cache.Fork();
-        var current = last.detach();
-        for (int t = 0; t < width; t++)
-        {
-            long[] own = Backbone.Logits(current).argmax(-1).cpu().data<long>().ToArray();
-            for (int b = 0; b < rows; b++)
-                if (t < answers[b].Length && sampleMask[b, t]) fed[b * width + t] = own[b];
-            if (t == width - 1) break;
-            var feed = tensor(Enumerable.Range(0, rows).Select(b => fed[b * width + t]).ToArray(), device: device).view(rows, 1);
-            var feedMask = tensor(Enumerable.Range(0, rows).Select(b => fedMask[b * width + t]).ToArray(), device: device).view(rows, 1);
-            current = Backbone.forward(new CausalLMInput(feed, feedMask, fork, ComputeLogits: false)).HiddenStates.select(1, -1);
-        }
+        return numerator / denominator;
     }
 
     /// <summary>[B, m, H] → [B, positions, H] with zeros appended (the adapter's fixed input).</summary>
@@ -229,7 +296,9 @@ internal sealed class MethodNetwork : IDisposable
         return (Head!.forward(pooled).to(ScalarType.Float32), pooled);
     }
 
-    /// <summary>Greedy decoding under the answer grammar: tokens per row and Z [B, positions, H] (zeros past the end).</summary>
+    /// <summary>Greedy decoding under the answer grammar, in the caller's mode (eval at inference): tokens per row and Z
+    /// [B, positions, H], the states at the generated tokens (zeros past the end). PredGen's training builds its adapter
+    /// input by the same decoder (<see cref="PredGenForward"/>).</summary>
     public (int[][] Tokens, Tensor States) Decode(IReadOnlyList<int[]> prompts)
     {
         var g = Grammar!;
@@ -241,9 +310,12 @@ internal sealed class MethodNetwork : IDisposable
     /// <summary>
     /// Exact label scoring: log P(label tokens + EOS | prompt) for every label, in one batched forward. The prompts are
     /// computed once into a KV cache, which is then expanded to B·K rows that continue with each label's tokens.
-    /// Returns the [B, K] sequence log-probabilities and, per (row, label), the answer states [B·K, positions, H].
+    /// Returns the [B, K] sequence log-probabilities; per (row, label), the states at that label's tokens
+    /// [B·K, positions, H] (what the adapter reads when the model writes that label); and per row the label greedy
+    /// decoding under the label trie writes, read off the same forward (every trie prefix is some label's prefix, so its
+    /// next-token distribution is already computed). PredGen's adapter reads the greedy label's states, as in training.
     /// </summary>
-    public (Tensor LogProbs, Tensor States) ScoreLabels(IReadOnlyList<int[]> prompts)
+    public (Tensor LogProbs, Tensor States, int[] GreedyLabels) ScoreLabels(IReadOnlyList<int[]> prompts)
     {
         int rows = prompts.Count, k = labelTokens.Length;
         int width = labelTokens.Max(l => l.Length);
@@ -282,10 +354,55 @@ internal sealed class MethodNetwork : IDisposable
         var rest = (picked * validTensor).sum(1).view(rows, k);
         var total = firstScore + rest;
 
-        // Z for label j: position predicting token 0 is the prompt's last; token t ≥ 1 is predicted at continuation t−1.
-        var lastRepeated = last.repeat_interleave(k, 0).unsqueeze(1);
-        var states = cat([lastRepeated, hidden.narrow(1, 0, width - 1)], 1) * validTensor.unsqueeze(-1).to(hidden.dtype);
-        return (total, PadPositions(states, Card.AnswerPositions));
+        // Z for label j: the states at its tokens (continuation position t holds label token t), zeros past its end.
+        var states = hidden * validTensor.unsqueeze(-1).to(hidden.dtype);
+        return (total, PadPositions(states, Card.AnswerPositions), GreedyLabels(first, logProbs, rows));
+    }
+
+    /// <summary>
+    /// Greedy decoding under the label trie, replayed on the scored distributions: from the root, take the allowed token
+    /// (a child, or EOS where a label ends) with the highest log-probability, lowest id on a tie as argmax does.
+    /// </summary>
+    private int[] GreedyLabels(Tensor firstLogProbs, Tensor continuationLogProbs, int rows)
+    {
+        int k = labelTokens.Length;
+        int width = labelTokens.Max(l => l.Length);
+        var candidates = labelTokens.SelectMany(l => l).Append(Tokenizer.EosId).Distinct().Order().ToArray();
+        var column = new Dictionary<int, int>();
+        for (int i = 0; i < candidates.Length; i++) column[candidates[i]] = i;
+        int c = candidates.Length;
+        var candidateIds = tensor(candidates.Select(x => (long)x).ToArray(), device: firstLogProbs.device);
+        var atFirst = firstLogProbs.index_select(1, candidateIds).cpu().contiguous().data<float>().ToArray();          // [B, C]
+        var atContinuation = continuationLogProbs.index_select(2, candidateIds).cpu().contiguous().data<float>().ToArray(); // [B·K, W, C]
+        var result = new int[rows];
+        for (int b = 0; b < rows; b++)
+        {
+            var prefix = new List<int>();
+            while (true)
+            {
+                // The distribution after the prefix: the prompt's for the empty prefix, else that of any label that
+                // starts with it, read at the position of the prefix's last token.
+                int offset;
+                if (prefix.Count == 0) offset = b * c;
+                else
+                {
+                    int label = Array.FindIndex(labelTokens, l => l.Length >= prefix.Count && l.AsSpan(0, prefix.Count).SequenceEqual(prefix.ToArray()));
+                    offset = ((b * k + label) * width + prefix.Count - 1) * c;
+                }
+                var source = prefix.Count == 0 ? atFirst : atContinuation;
+                int best = -1;
+                float bestScore = float.NegativeInfinity;
+                foreach (int id in trie!.AllowedNext(prefix))
+                {
+                    float score = source[offset + column[id]];
+                    if (best < 0 || score > bestScore || (score == bestScore && id < best)) { best = id; bestScore = score; }
+                }
+                if (best == Tokenizer.EosId) break;
+                prefix.Add(best);
+            }
+            result[b] = trie!.LabelOf(prefix);
+        }
+        return result;
     }
 
     public void Dispose()
@@ -308,5 +425,9 @@ internal sealed class MethodNetwork : IDisposable
     }
 }
 
-/// <summary>L_W of a generation pass, the answer positions' states Z (padded) and the tokens actually fed per row.</summary>
-internal sealed record GenerationPass(Tensor WriterLoss, Tensor AnswerStates, int[][] FedTokens);
+/// <summary>
+/// PredGen's forward of one micro-batch: L_W; the task adapter's input Z [B, positions, H] (the states at the model's own
+/// answer tokens, with gradients); the own answers; the tokens fed for L_W per row; and how many rows needed a second
+/// continuation because their scheduled-sampling mix was not their own answer.
+/// </summary>
+internal sealed record PredGenPass(Tensor WriterLoss, Tensor AdapterInput, int[][] OwnTokens, int[][] FedTokens, int ExtraRows);
