@@ -21,6 +21,7 @@ public sealed class BenchPaperCommand : ICliCommand
         var defaults = new PaperBenchmarkOptions();
         var tasks = new Option<string[]>("--tasks") { Description = "tasks (folders of --data)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [.. defaults.Tasks] };
         var methods = new Option<string[]>("--methods") { AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["predictor", "generator", "predgen"] };
+        var poolings = new Option<string[]>("--poolings") { Description = "Predictor poolings to compare: mean, last (both: mean last)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["mean"] };
         var seeds = new Option<int>("--seeds") { DefaultValueFactory = _ => defaults.Seeds };
         var lrs = new Option<double[]>("--lrs") { Description = "learning-rate grid (chosen on validation with seed 1)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [.. defaults.LearningRates] };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => defaults.Steps };
@@ -41,7 +42,7 @@ public sealed class BenchPaperCommand : ICliCommand
         var noBaseline = new Option<bool>("--no-baseline") { Description = "leave out the classical baseline row (TF-IDF n-grams + linear model)" };
         var command = new Command("paper", "Fine-tune Predictor, Generator and PredGen from the same base with the same budget on every task; mean ± std over seeds.")
         {
-            tasks, methods, seeds, lrs, steps, batch, fineTuning, loraRank, maxPrompt, trainRows, validationRows, testRows, latencyRows, data, baseModel, output, results, threads, json, noBaseline,
+            tasks, methods, poolings, seeds, lrs, steps, batch, fineTuning, loraRank, maxPrompt, trainRows, validationRows, testRows, latencyRows, data, baseModel, output, results, threads, json, noBaseline,
         };
         command.SetAction(parse =>
         {
@@ -50,6 +51,7 @@ public sealed class BenchPaperCommand : ICliCommand
             {
                 Tasks = Split(parse.GetValue(tasks)!),
                 Methods = Split(parse.GetValue(methods)!).Select(m => CliNames.Parse<MethodKind>(m, "--methods")).ToList(),
+                PredictorPoolings = Split(parse.GetValue(poolings)!).Select(p => CliNames.Parse<PoolingKind>(p, "--poolings")).ToList(),
                 Seeds = parse.GetValue(seeds),
                 LearningRates = parse.GetValue(lrs)!,
                 Steps = parse.GetValue(steps),

@@ -16,6 +16,10 @@ public sealed record PaperBenchmarkOptions
 {
     public IReadOnlyList<string> Tasks { get; init; } = ["spam", "sotu-year", "sotu-party", "syllables"];
     public IReadOnlyList<MethodKind> Methods { get; init; } = [MethodKind.Predictor, MethodKind.Generator, MethodKind.PredGen];
+
+    /// <summary>Predictor poolings to compare (issue 12): mean (the pipeline's default) and/or last (the Hugging Face
+    /// *ForSequenceClassification convention). A pooling other than mean is reported as "Predictor-last".</summary>
+    public IReadOnlyList<PoolingKind> PredictorPoolings { get; init; } = [PoolingKind.Mean];
     public int Seeds { get; init; } = 3;
     public IReadOnlyList<double> LearningRates { get; init; } = [1e-3, 3e-3];
     public int Steps { get; init; } = 40;
@@ -59,15 +63,35 @@ public sealed record MethodSummary(
 
 public sealed record MeanStd([property: JsonPropertyName("mean")] double Mean, [property: JsonPropertyName("std")] double Std)
 {
+    /// <summary>Half-width of the 95% confidence interval of the mean over seeds (Student t, n - 1 degrees of
+    /// freedom); 0 for a single value.</summary>
+    [JsonPropertyName("ci95")] public double HalfWidth95 { get; init; }
+
+    [JsonPropertyName("n")] public int Count { get; init; }
+
+    // Two-sided 97.5% quantiles of Student's t for 1..10 degrees of freedom; 1.96 beyond.
+    private static readonly double[] T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
     public static MeanStd Of(IReadOnlyList<double> values)
     {
         ArgumentNullException.ThrowIfNull(values);
         double mean = values.Average();
         double std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
-        return new MeanStd(mean, std);
+        int df = values.Count - 1;
+        double t = df <= 0 ? 0 : df <= T975.Length ? T975[df - 1] : 1.96;
+        return new MeanStd(mean, std) { HalfWidth95 = values.Count > 1 ? t * std / Math.Sqrt(values.Count) : 0, Count = values.Count };
     }
 
     public string Format(string format) => $"{Mean.ToString(format, CultureInfo.InvariantCulture)} ± {Std.ToString(format, CultureInfo.InvariantCulture)}";
+
+    /// <summary>"mean ± std [low, high]" with the 95% interval of the mean.</summary>
+    public string FormatWithInterval(string format)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        return Count > 1
+            ? $"{Format(format)} [{(Mean - HalfWidth95).ToString(format, ci)}, {(Mean + HalfWidth95).ToString(format, ci)}]"
+            : Format(format);
+    }
 }
 
 public sealed record PaperBenchmarkReport(
@@ -99,13 +123,13 @@ public static class PaperBenchmark
         {
             string dataDir = SubsetData(options, task);
             var kind = PreparedRow.ReadJsonl(Path.Combine(dataDir, "train.jsonl"))[0].Kind;
-            foreach (var method in options.Methods)
+            foreach (var (method, pooling) in Variants(options))
             {
-                var firstSeed = options.LearningRates.Select(lr => RunOne(options, task, kind, dataDir, method, lr, 1, log)).ToList();
+                var firstSeed = options.LearningRates.Select(lr => RunOne(options, task, kind, dataDir, method, pooling, lr, 1, log)).ToList();
                 var best = firstSeed.OrderByDescending(r => r.ValidationScore).ThenBy(r => r.LearningRate).First();
                 var runs = new List<RunResult> { best };
-                for (int seed = 2; seed <= options.Seeds; seed++) runs.Add(RunOne(options, task, kind, dataDir, method, best.LearningRate, seed, log));
-                summaries.Add(Summarize(task, kind, method, best.LearningRate, runs));
+                for (int seed = 2; seed <= options.Seeds; seed++) runs.Add(RunOne(options, task, kind, dataDir, method, pooling, best.LearningRate, seed, log));
+                summaries.Add(Summarize(task, kind, VariantName(method, pooling), best.LearningRate, runs));
             }
             if (options.Baseline) summaries.Add(RunBaseline(options, task, kind, dataDir, log));
         }
@@ -113,6 +137,18 @@ public static class PaperBenchmark
         var ordering = summaries.Where(s => s.Method != BaselineMethod).GroupBy(s => s.Task).ToDictionary(g => g.Key, g => Ordering(g.ToList()));
         return new PaperBenchmarkReport(options, summaries, ordering, Math.Round(clock.Elapsed.TotalSeconds, 1));
     }
+
+    private static IEnumerable<(MethodKind Method, PoolingKind Pooling)> Variants(PaperBenchmarkOptions options)
+    {
+        foreach (var method in options.Methods)
+        {
+            if (method != MethodKind.Predictor) yield return (method, PoolingKind.Mean);
+            else foreach (var pooling in options.PredictorPoolings.Distinct()) yield return (method, pooling);
+        }
+    }
+
+    private static string VariantName(MethodKind method, PoolingKind pooling) =>
+        method == MethodKind.Predictor && pooling != PoolingKind.Mean ? $"{method}-{pooling.ToString().ToLowerInvariant()}" : method.ToString();
 
     /// <summary>The first N rows of each split (the demo splits are already in a fixed random order).</summary>
     private static string SubsetData(PaperBenchmarkOptions options, string task)
@@ -128,9 +164,11 @@ public static class PaperBenchmark
         return target;
     }
 
-    private static RunResult RunOne(PaperBenchmarkOptions options, string task, TaskKind kind, string dataDir, MethodKind method, double lr, int seed, TextWriter? log)
+    private static RunResult RunOne(PaperBenchmarkOptions options, string task, TaskKind kind, string dataDir, MethodKind method, PoolingKind pooling,
+        double lr, int seed, TextWriter? log)
     {
-        string runDir = Path.Combine(options.OutDirectory, task, method.ToString().ToLowerInvariant(),
+        string name = VariantName(method, pooling);
+        string runDir = Path.Combine(options.OutDirectory, task, name.ToLowerInvariant(),
             "lr" + lr.ToString("G3", CultureInfo.InvariantCulture), "seed" + seed.ToString(CultureInfo.InvariantCulture));
         string resultPath = Path.Combine(runDir, "result.json");
         if (File.Exists(resultPath)) return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(resultPath))!;
@@ -150,12 +188,13 @@ public static class PaperBenchmark
             EarlyStoppingPatience = 0,
             CheckpointEvery = options.Steps,
             MaxValidationRows = 0,
+            Pooling = pooling,
             Torch = options.Torch,
         };
-        log?.WriteLine($"{task} {method} lr {lr.ToString("G3", CultureInfo.InvariantCulture)} seed {seed} ...");
+        log?.WriteLine($"{task} {name} lr {lr.ToString("G3", CultureInfo.InvariantCulture)} seed {seed} ...");
         var result = Trainer.Train(train, dataDir, options.BaseModelDirectory, runDir);
         double latency = MeasureLatency(result.ModelDirectory, PreparedRow.ReadJsonl(Path.Combine(dataDir, "test.jsonl")).Take(options.LatencyRows).ToList(), options.Torch);
-        var run = new RunResult(task, method.ToString(), lr, seed, result.Validation?.Score ?? double.NegativeInfinity, result.Test,
+        var run = new RunResult(task, name, lr, seed, result.Validation?.Score ?? double.NegativeInfinity, result.Test,
             Math.Round(result.TrainSeconds, 1), Math.Round(latency, 2));
         File.WriteAllText(resultPath, JsonSerializer.Serialize(run, Json));
         // The fine-tuned weights are not needed once scored: keep the bench folder small.
@@ -187,9 +226,9 @@ public static class PaperBenchmark
         return clock.Elapsed.TotalMilliseconds / inputs.Count;
     }
 
-    private static MethodSummary Summarize(string task, TaskKind kind, MethodKind method, double lr, List<RunResult> runs)
+    private static MethodSummary Summarize(string task, TaskKind kind, string method, double lr, List<RunResult> runs)
     {
-        return new MethodSummary(task, kind == TaskKind.Classification ? "classification" : "regression", method.ToString(), lr, runs.Count, MetricsOf(kind, [.. runs.Select(r => r.Test)]),
+        return new MethodSummary(task, kind == TaskKind.Classification ? "classification" : "regression", method, lr, runs.Count, MetricsOf(kind, [.. runs.Select(r => r.Test)]),
             Math.Round(runs.Average(r => r.TrainSeconds), 1), Math.Round(runs.Average(r => r.LatencyMs), 2), runs);
     }
 
@@ -261,16 +300,16 @@ public static class PaperBenchmark
         md.AppendLine(ci, $"Machine: {machine}. Wall time of the whole bench: {report.WallSeconds / 60:F1} min.");
         md.AppendLine();
         md.AppendLine(ci, $"Budget, identical for every method: base `{o.BaseModelDirectory}`, {o.Steps} steps of batch {o.BatchSize}, " +
-            $"{(o.FineTuning == FineTuning.Full ? "full fine-tuning" : $"LoRA rank {o.LoraRank}")}, prompts cut to {o.MaxPromptTokens} byte tokens, " +
+            $"{(o.FineTuning == FineTuning.Full ? "full fine-tuning" : $"LoRA rank {o.LoraRank}")}, prompts cut to {o.MaxPromptTokens} tokens, " +
             $"learning rate chosen on validation from {{{string.Join(", ", o.LearningRates.Select(l => l.ToString("G3", ci)))}}} with seed 1, " +
             $"then seeds 1..{o.Seeds} at that rate; data `{o.DataDirectory}` (train: {(o.TrainRows > 0 ? o.TrainRows.ToString(ci) : "all")} rows, " +
-            $"validation {o.ValidationRows}, test {o.TestRows}). Mean ± sample std over seeds; latency = one request at a time, ms per example.");
+            $"validation {o.ValidationRows}, test {o.TestRows}). Mean ± sample std over seeds [95% interval of the mean, Student t]; latency = one request at a time, ms per example.");
         md.AppendLine();
         md.AppendLine("| task | method | lr | accuracy | macro-F1 | MSE | MAE | Pearson | train s | latency ms |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var s in report.Summaries)
         {
-            string Cell(string name, string format) => s.Metrics.TryGetValue(name, out var v) ? v.Format(format) : "";
+            string Cell(string name, string format) => s.Metrics.TryGetValue(name, out var v) ? v.FormatWithInterval(format) : "";
             bool floor = s.Method == BaselineMethod;
             md.AppendLine(ci, $"| {s.Task} | {(floor ? "*baseline (classical floor)*" : s.Method)} | {(floor ? "—" : s.LearningRate.ToString("G3", ci))} | {Cell("accuracy", "F3")} | {Cell("macro_f1", "F3")} | {Cell("mse", "G4")} | {Cell("mae", "G4")} | {Cell("pearson", "F3")} | {s.TrainSeconds:F0} | {(floor ? "—" : s.LatencyMs.ToString("F1", ci))} |");
         }
