@@ -38,6 +38,7 @@ public sealed class FunctionsMetadataTests
     [InlineData(nameof(JobResultsTrigger.JobResultReceived), "queueTrigger")]
     [InlineData(nameof(RunsApi.StartRun), "httpTrigger")]
     [InlineData(nameof(RunsApi.GetRun), "httpTrigger")]
+    [InlineData(nameof(RunsApi.RetryRun), "httpTrigger")]
     [InlineData(nameof(RunsApi.ListRuns), "httpTrigger")]
     [InlineData(nameof(RunsApi.GetReport), "httpTrigger")]
     public void The_built_functions_metadata_lists_every_workflow_function(string name, string trigger)
