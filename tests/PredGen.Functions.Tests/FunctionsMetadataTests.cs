@@ -31,6 +31,7 @@ public sealed class FunctionsMetadataTests
     [InlineData(nameof(PrepareDatasetActivity), "activityTrigger")]
     [InlineData(nameof(DispatchJobActivity), "activityTrigger")]
     [InlineData(nameof(GetJobStatusActivity), "activityTrigger")]
+    [InlineData(nameof(GetJobStartActivity), "activityTrigger")]
     [InlineData(nameof(ReadChampionActivity), "activityTrigger")]
     [InlineData(nameof(BuildReportActivity), "activityTrigger")]
     [InlineData(nameof(PromoteChampionActivity), "activityTrigger")]
