@@ -159,6 +159,10 @@ var functionAppSettings = {
   Jobs__ResultsQueue: queues.jobResults
 }
 
+// A trainer execution runs until its queue has been idle for a minute or until this limit; the worker takes no job it
+// could not finish before it (a job may run 6 h: RetrainRequest.JobTimeoutSeconds), so it leaves room for one job and more.
+var trainerReplicaTimeoutSeconds = 28800 // 8 h
+
 var trainingJobSettings = {
   AZURE_CLIENT_ID: identities.outputs.trainerClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.applicationInsightsConnectionString
@@ -169,6 +173,7 @@ var trainingJobSettings = {
   Jobs__Queue: queues.trainingJobs
   Jobs__ResultsQueue: queues.jobResults
   Torch__Device: 'cuda'
+  Worker__ExecutionTimeoutSeconds: string(trainerReplicaTimeoutSeconds)
 }
 
 var predictionWorkerSettings = {
@@ -225,6 +230,7 @@ module trainerJob 'app/trainer-job.bicep' = {
     image: trainerImageName
     serviceBusNamespaceName: serviceBus.outputs.name
     queueName: queues.trainingJobs
+    replicaTimeoutSeconds: trainerReplicaTimeoutSeconds
     settings: trainingJobSettings
   }
 }

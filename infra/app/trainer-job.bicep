@@ -28,8 +28,8 @@ param queueName string
 @description('Environment variables (name -> value), built in main.bicep from SettingNames.')
 param settings object
 
-@description('Longest a training execution may run, in seconds.')
-param replicaTimeoutSeconds int = 6 * 3600
+@description('Longest a training execution may run, in seconds (main.bicep passes it to the worker as well: Worker__ExecutionTimeoutSeconds).')
+param replicaTimeoutSeconds int
 
 @description('Most executions at once (one GPU each).')
 param maxExecutions int = 2

@@ -61,8 +61,11 @@ public sealed class WorkerCommand : ICliCommand
             await using var serviceBusClient = kind == JobSettings.ServiceBusTransport
                 ? JobQueues.ServiceBus(parse.GetValue(serviceBus) ?? Env(SettingNames.ServiceBusNamespace) ?? throw new InvalidOperationException("--service-bus or env ServiceBus__FullyQualifiedNamespace is required"), credential)
                 : null;
+            // Near the execution's replicaTimeout a new job could not finish: stop taking them (Service Bus, the Azure transport).
+            var budget = ExecutionBudget.From(Env(SettingNames.WorkerExecutionTimeoutSeconds), Env(SettingNames.WorkerJobBudgetSeconds));
+            var executionClock = System.Diagnostics.Stopwatch.StartNew();
             IJobSource source = serviceBusClient != null
-                ? new ServiceBusJobSource(serviceBusClient, jobsQueue)
+                ? new ServiceBusJobSource(serviceBusClient, jobsQueue, takeAnother: () => budget.CanTakeAnother(executionClock.Elapsed))
                 : new StorageQueueJobSource(JobQueues.StorageQueue(queueEndpoint, jobsQueue, credential), TimeSpan.FromSeconds(parse.GetValue(visibility)));
             Console.WriteLine($"worker: {kind} queue '{jobsQueue}', results '{resultsQueue}', store {artifacts.Location}");
             double? idleSeconds = parse.GetValue(exitWhenIdle)
