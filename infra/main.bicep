@@ -8,8 +8,10 @@ targetScope = 'subscription'
 @description('azd environment name; part of every resource name and the azd-env-name tag.')
 param environmentName string
 
-@minLength(1)
-@description('Region for all resources. Serverless GPUs exist only in some regions (see docs/DEPLOY.md).')
+// One region must offer all three of Flex Consumption, .NET 10 isolated on Flex, and Container Apps serverless GPUs
+// (T4 and A100). These did when checked (docs/DEPLOY.md, "Region"); add one here only after checking the same three.
+@description('Region for all resources: one with Flex Consumption, .NET 10 on Flex and Container Apps serverless GPUs (docs/DEPLOY.md).')
+@allowed([ 'westus3', 'australiaeast', 'swedencentral' ])
 @metadata({ azd: { type: 'location' } })
 param location string
 
@@ -20,7 +22,7 @@ param principalId string = ''
 @allowed([ 'User', 'ServicePrincipal', 'Group' ])
 param principalType string = 'User'
 
-@description('Serverless GPU of the training job: T4 (Consumption-GPU-NC8as-T4) or A100 (Consumption-GPU-NC24-A100).')
+@description('Serverless GPU of the training job: T4 (Consumption-GPU-NC8as-T4) or A100 (Consumption-GPU-NC24-A100). Fixed when the Container Apps environment is created: the preprovision hook refuses a change on an existing environment (docs/DEPLOY.md).')
 @allowed([ 'T4', 'A100' ])
 param gpuType string = 'T4'
 
@@ -30,9 +32,6 @@ param predictionWorkerOnGpu bool = false
 @description('Task whose champion model the prediction worker serves.')
 @minLength(1)
 param servingTask string = 'demo'
-
-@description('Create the Event Grid subscription that feeds the blob trigger. Its webhook needs the deployed app\'s blobs_extension system key, which exists only after the first deploy: the postdeploy hook in azure.yaml sets this and provisions again.')
-param blobEventSubscriptionEnabled bool = false
 
 @description('Image of the training job, set by azd after the first deploy (SERVICE_TRAINER_IMAGE_NAME). Empty: a public placeholder.')
 param trainerImageName string = ''
@@ -46,6 +45,8 @@ var tags = { 'azd-env-name': environmentName }
 
 // Names fixed by the code: BlobLayout containers, queue names the hosts read from settings (PredGen.Shared.Configuration.SettingNames).
 var blobContainers = [ 'datasets', 'runs', 'reports', 'models', 'predictions' ]
+// trainingJobs, predictionRequests, predictionReplies are Service Bus queues; jobResults is a storage queue (the
+// Functions app's queue trigger reads it: the Service Bus trigger extension is not served, shared/PLATFORM.md).
 var queues = {
   trainingJobs: 'training-jobs'
   jobResults: 'job-results'
@@ -71,6 +72,8 @@ module identities 'app/identities.bicep' = {
     functionsName: '${abbrs.managedIdentityUserAssignedIdentities}func-${resourceToken}'
     trainerName: '${abbrs.managedIdentityUserAssignedIdentities}trainer-${resourceToken}'
     predictionWorkerName: '${abbrs.managedIdentityUserAssignedIdentities}predict-${resourceToken}'
+    trainerScaleRuleName: '${abbrs.managedIdentityUserAssignedIdentities}trainer-scale-${resourceToken}'
+    predictionScaleRuleName: '${abbrs.managedIdentityUserAssignedIdentities}predict-scale-${resourceToken}'
   }
 }
 
@@ -93,7 +96,7 @@ module storage 'app/storage.bicep' = {
     tags: tags
     name: '${abbrs.storageStorageAccounts}${resourceToken}'
     containers: concat(blobContainers, [ deploymentContainerName ])
-    queues: [ queues.trainingJobs, queues.jobResults, queues.predictionRequests, queues.predictionReplies ]
+    queues: [ queues.jobResults ]
   }
 }
 
@@ -105,10 +108,10 @@ module serviceBus 'app/servicebus.bicep' = {
     tags: tags
     name: '${abbrs.serviceBusNamespaces}${resourceToken}'
     queues: [
-      { name: queues.trainingJobs, requiresSession: false, maxDeliveryCount: 3 }
-      { name: queues.jobResults, requiresSession: false, maxDeliveryCount: 10 }
-      { name: queues.predictionRequests, requiresSession: false, maxDeliveryCount: 5 }
-      { name: queues.predictionReplies, requiresSession: true, maxDeliveryCount: 5 }
+      // MessageId = runId/jobId (ServiceBusJobDispatcher): a replayed or retried dispatch of the same job is dropped.
+      { name: queues.trainingJobs, requiresSession: false, maxDeliveryCount: 3, duplicateDetection: true }
+      { name: queues.predictionRequests, requiresSession: false, maxDeliveryCount: 5, duplicateDetection: false }
+      { name: queues.predictionReplies, requiresSession: true, maxDeliveryCount: 5, duplicateDetection: false }
     ]
   }
 }
@@ -156,6 +159,10 @@ var functionAppSettings = {
   Jobs__ResultsQueue: queues.jobResults
 }
 
+// A trainer execution runs until its queue has been idle for a minute or until this limit; the worker takes no job it
+// could not finish before it (a job may run 6 h: RetrainRequest.JobTimeoutSeconds), so it leaves room for one job and more.
+var trainerReplicaTimeoutSeconds = 28800 // 8 h
+
 var trainingJobSettings = {
   AZURE_CLIENT_ID: identities.outputs.trainerClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.applicationInsightsConnectionString
@@ -166,6 +173,7 @@ var trainingJobSettings = {
   Jobs__Queue: queues.trainingJobs
   Jobs__ResultsQueue: queues.jobResults
   Torch__Device: 'cuda'
+  Worker__ExecutionTimeoutSeconds: string(trainerReplicaTimeoutSeconds)
 }
 
 var predictionWorkerSettings = {
@@ -203,10 +211,6 @@ module blobEvents 'app/blob-events.bicep' = {
     tags: tags
     systemTopicName: '${abbrs.eventGridDomainsTopics}st-${resourceToken}'
     storageAccountName: storage.outputs.name
-    functionAppName: functionApp.outputs.name
-    blobTriggerFunctionName: blobTriggerFunctionName
-    datasetsContainerName: 'datasets'
-    subscriptionEnabled: blobEventSubscriptionEnabled
   }
 }
 
@@ -221,10 +225,12 @@ module trainerJob 'app/trainer-job.bicep' = {
     workloadProfileName: containerAppsEnvironment.outputs.gpuProfileName
     gpuType: gpuType
     identityId: identities.outputs.trainerId
+    scaleRuleIdentityId: identities.outputs.trainerScaleRuleId
     registryServer: registry.outputs.loginServer
     image: trainerImageName
     serviceBusNamespaceName: serviceBus.outputs.name
     queueName: queues.trainingJobs
+    replicaTimeoutSeconds: trainerReplicaTimeoutSeconds
     settings: trainingJobSettings
   }
 }
@@ -241,6 +247,7 @@ module predictionWorker 'app/prediction-worker.bicep' = {
     onGpu: predictionWorkerOnGpu
     gpuType: gpuType
     identityId: identities.outputs.predictionWorkerId
+    scaleRuleIdentityId: identities.outputs.predictionScaleRuleId
     registryServer: registry.outputs.loginServer
     image: predictionWorkerImageName
     serviceBusNamespaceName: serviceBus.outputs.name
@@ -258,10 +265,14 @@ module rbac 'app/rbac.bicep' = {
     registryName: registry.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     queues: queues
-    functionsPrincipalId: identities.outputs.functionsPrincipalId
-    trainerPrincipalId: identities.outputs.trainerPrincipalId
-    predictionWorkerPrincipalId: identities.outputs.predictionWorkerPrincipalId
-    userPrincipalId: principalId
+    principals: {
+      functions: identities.outputs.functionsPrincipalId
+      trainer: identities.outputs.trainerPrincipalId
+      trainerScaleRule: identities.outputs.trainerScaleRulePrincipalId
+      predictionWorker: identities.outputs.predictionWorkerPrincipalId
+      predictionScaleRule: identities.outputs.predictionScaleRulePrincipalId
+      user: principalId
+    }
     userPrincipalType: principalType
   }
 }
@@ -282,6 +293,10 @@ output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
 output PREDGEN_TRAINER_JOB_NAME string = trainerJob.outputs.name
 output PREDGEN_PREDICTION_WORKER_NAME string = predictionWorker.outputs.name
 output PREDGEN_BLOB_EVENTS_SYSTEM_TOPIC string = blobEvents.outputs.systemTopicName
+// Read by the postdeploy hook, which creates the Event Grid subscription of the blob trigger (infra/hooks/).
+output PREDGEN_BLOB_TRIGGER_FUNCTION string = blobTriggerFunctionName
+output PREDGEN_DATASETS_CONTAINER string = 'datasets'
+output PREDGEN_CONTAINER_APPS_GPU_PROFILE_TYPE string = containerAppsEnvironment.outputs.gpuProfileType
 output PREDGEN_TRAINING_JOBS_QUEUE string = queues.trainingJobs
 output PREDGEN_PREDICTION_REQUESTS_QUEUE string = queues.predictionRequests
 output PREDGEN_PREDICTION_REPLIES_QUEUE string = queues.predictionReplies

@@ -16,7 +16,7 @@ public sealed record StartRunBody(string Task, string Dataset, TaskKind? Kind = 
 public sealed record RunView(string InstanceId, string RuntimeStatus, RetrainStatus? Progress, DateTimeOffset CreatedAt, DateTimeOffset LastUpdatedAt,
     string? Failure, RetrainResult? Result);
 
-/// <summary>HTTP: start a run, get its status, list runs, get its report link. Function-key protected.</summary>
+/// <summary>HTTP: start a run, retry a failed one, get its status, list runs, get its report link. Function-key protected.</summary>
 public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -56,6 +56,19 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
         };
         var start = await RetrainStarter.StartAsync(client, retrain, request.HttpContext.RequestAborted).ConfigureAwait(false);
         return new ObjectResult(start) { StatusCode = start.Started ? StatusCodes.Status202Accepted : StatusCodes.Status200OK };
+    }
+
+    /// <summary>POST /api/runs/{instanceId}/retry: a Failed or Terminated run starts again on the same content (an
+    /// upload of the same bytes never does: the instance id is the content hash). 202 restarted, 404 no such run,
+    /// 409 not failed (or its jobs still run).</summary>
+    [Function(nameof(RetryRun))]
+    public async Task<IActionResult> RetryRun([HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{instanceId}/retry")] HttpRequest request,
+        string instanceId, [DurableClient] DurableTaskClient client)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var retry = await RetrainStarter.RetryFailedAsync(client, store, instanceId, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (retry == null) return new NotFoundResult();
+        return new ObjectResult(retry) { StatusCode = retry.Restarted ? StatusCodes.Status202Accepted : StatusCodes.Status409Conflict };
     }
 
     [Function(nameof(GetRun))]

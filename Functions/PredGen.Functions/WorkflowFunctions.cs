@@ -18,6 +18,7 @@ public sealed class WorkflowFunctions(
     PrepareDatasetActivity prepare,
     DispatchJobActivity dispatch,
     GetJobStatusActivity status,
+    GetJobStartActivity start,
     ReadChampionActivity readChampion,
     BuildReportActivity report,
     PromoteChampionActivity promote)
@@ -47,6 +48,10 @@ public sealed class WorkflowFunctions(
     [Function(nameof(GetJobStatusActivity))]
     public Task<JobCompletion?> GetJobStatus([ActivityTrigger] JobReference input, FunctionContext context) =>
         status.ExecuteAsync(input, context?.CancellationToken ?? default);
+
+    [Function(nameof(GetJobStartActivity))]
+    public Task<DateTimeOffset?> GetJobStart([ActivityTrigger] JobReference input, FunctionContext context) =>
+        start.ExecuteAsync(input, context?.CancellationToken ?? default);
 
     [Function(nameof(ReadChampionActivity))]
     public Task<ChampionPointer?> ReadChampion([ActivityTrigger] string task, FunctionContext context) =>

@@ -24,6 +24,7 @@ public static class WorkflowServices
         services.AddTransient<PrepareDatasetActivity>();
         services.AddTransient<DispatchJobActivity>();
         services.AddTransient<GetJobStatusActivity>();
+        services.AddTransient<GetJobStartActivity>();
         services.AddTransient<ReadChampionActivity>();
         services.AddTransient<BuildReportActivity>();
         services.AddTransient<PromoteChampionActivity>();

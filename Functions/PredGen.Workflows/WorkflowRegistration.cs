@@ -17,6 +17,7 @@ public static class WorkflowRegistration
             .AddActivity<PrepareDatasetActivity>()
             .AddActivity<DispatchJobActivity>()
             .AddActivity<GetJobStatusActivity>()
+            .AddActivity<GetJobStartActivity>()
             .AddActivity<ReadChampionActivity>()
             .AddActivity<BuildReportActivity>()
             .AddActivity<PromoteChampionActivity>();

@@ -64,6 +64,15 @@ public static class SettingNames
     [Setting(SettingHosts.None)]
     public const string WorkerExitWhenIdleSeconds = "Worker:ExitWhenIdleSeconds";
 
+    /// <summary>The execution's replicaTimeout (seconds): the worker takes no job it could not finish before it
+    /// (ExecutionBudget); infra passes the trainer job's replicaTimeout. Unset: no limit.</summary>
+    [Setting(SettingHosts.TrainingJob)]
+    public const string WorkerExecutionTimeoutSeconds = "Worker:ExecutionTimeoutSeconds";
+
+    /// <summary>The longest a job may run (seconds, default 6 h = the orchestration's job timeout).</summary>
+    [Setting(SettingHosts.None)]
+    public const string WorkerJobBudgetSeconds = "Worker:JobBudgetSeconds";
+
     /// <summary>What an upload trains: comma-separated methods (default all three), seeds per method, optimizer
     /// steps, base model (a local folder on the worker or an artifact prefix). All optional.</summary>
     [Setting(SettingHosts.None)]

@@ -16,7 +16,9 @@ public interface IJobExecutor
 /// (BlobLayout.JobResult) is not run again, only re-reported (the first report may be what got lost); otherwise the
 /// executor runs, its result is written once (first writer wins, ETag condition) and reported. An executor failure
 /// becomes a Failed result (the orchestration marks the job and goes on); cancellation (the host stopping) does not,
-/// so the message is redelivered and the job resumes.
+/// so the message is redelivered and the job resumes. Before the executor runs, the job's start marker
+/// (BlobLayout.JobStarted) is written: the orchestration's job timeout counts from it, so a job that waits in the queue
+/// (behind the trainer's parallelism) is not failed for waiting.
 /// </summary>
 public sealed partial class JobHandler(IArtifactStore store, IJobExecutor executor, IJobCompletionSink completions, ILogger<JobHandler>? logger = null)
 {
@@ -33,6 +35,8 @@ public sealed partial class JobHandler(IArtifactStore store, IJobExecutor execut
             return done;
         }
 
+        await store.WriteTextAsync(BlobLayout.JobStarted(job.Task, job.RunId, job.JobId),
+            JobStartedMarker.ToJson(DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         JobCompletion result;
         try
@@ -75,4 +79,20 @@ public sealed partial class JobHandler(IArtifactStore store, IJobExecutor execut
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} of run {RunId} failed")]
     private static partial void LogFailed(ILogger logger, Exception error, string jobId, string runId);
+}
+
+/// <summary>The content of BlobLayout.JobStarted: when a worker began the job (UTC).</summary>
+public static class JobStartedMarker
+{
+    private sealed record Marker(DateTimeOffset StartedAt);
+
+    private static readonly System.Text.Json.JsonSerializerOptions s_json = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    public static string ToJson(DateTimeOffset startedAt) => System.Text.Json.JsonSerializer.Serialize(new Marker(startedAt), s_json);
+
+    public static DateTimeOffset Parse(string json) =>
+        (System.Text.Json.JsonSerializer.Deserialize<Marker>(json, s_json) ?? throw new FormatException("empty job start marker")).StartedAt;
 }

@@ -25,8 +25,10 @@ public sealed class ServiceBusJobDispatcher(ServiceBusSender sender) : IJobDispa
 /// The worker side on Service Bus: one message at a time, peek-lock with automatic lock renewal while the handler runs
 /// (training takes long); completed only after the handler returns, abandoned when it throws, so a killed replica's job
 /// comes back after the lock expires and resumes from its checkpoint. Service Bus dead-letters after MaxDeliveryCount.
+/// <c>takeAnother</c>, asked after each completed job, stops the source (RunAsync returns) when false: a worker
+/// execution near its replicaTimeout takes no job it could not finish (ExecutionBudget).
 /// </summary>
-public sealed class ServiceBusJobSource(ServiceBusClient client, string queueName, TimeSpan? maxLockRenewal = null) : IJobSource
+public sealed class ServiceBusJobSource(ServiceBusClient client, string queueName, TimeSpan? maxLockRenewal = null, Func<bool>? takeAnother = null) : IJobSource
 {
     public async Task RunAsync(Func<JobMessage, CancellationToken, Task> handler, CancellationToken cancellationToken)
     {
@@ -38,8 +40,15 @@ public sealed class ServiceBusJobSource(ServiceBusClient client, string queueNam
             PrefetchCount = 0,
             MaxAutoLockRenewalDuration = maxLockRenewal ?? TimeSpan.FromHours(6),
         });
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         processor.ProcessMessageAsync += async args =>
         {
+            if (done.Task.IsCompleted)
+            {
+                // Received in the moment before the processor stopped: give it back untouched for the next execution.
+                await args.AbandonMessageAsync(args.Message, cancellationToken: args.CancellationToken).ConfigureAwait(false);
+                return;
+            }
             JobMessage job;
             try
             {
@@ -52,12 +61,13 @@ public sealed class ServiceBusJobSource(ServiceBusClient client, string queueNam
             }
             await handler(job, args.CancellationToken).ConfigureAwait(false);
             await args.CompleteMessageAsync(args.Message, args.CancellationToken).ConfigureAwait(false);
+            if (takeAnother != null && !takeAnother()) done.TrySetResult();
         };
         processor.ProcessErrorAsync += _ => Task.CompletedTask; // the processor retries receive errors itself
         await processor.StartProcessingAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -32,6 +32,9 @@ public static class BlobLayout
     public static string JobMetrics(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "metrics.jsonl");
     public static string JobModel(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "model");
     public static string JobResult(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "result.json");
+
+    /// <summary>Written by the worker when it starts the job (JobStartedMarker): job timeouts count from here, not from dispatch.</summary>
+    public static string JobStarted(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "started.json");
     /// <summary>The job's test-split predictions next to its truth (report: confusion matrix / predicted-vs-true scatter).</summary>
     public static string JobTestPredictions(string task, string runId, string jobId) => Combine(Job(task, runId, jobId), "test_predictions.jsonl");
     /// <summary>What the Retrain orchestration learned about a run (jobs, metrics, MI, champion decision): the report's input.</summary>

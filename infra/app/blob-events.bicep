@@ -1,23 +1,16 @@
-// Event Grid delivers BlobCreated events for datasets/ to the blob trigger (Source = BlobTriggerSource.EventGrid).
-// The system topic exists from the first provision. The subscription's webhook is the Functions blobs extension
-// endpoint, which requires the app's blobs_extension system key: that key exists only once the app has been deployed
-// and started, so the subscription is created on the provision that follows the first deploy (azure.yaml postdeploy
-// hook). ARM reads the key inside the deployment (listKeys); it never reaches a setting, an output or a script.
+// The Event Grid system topic of the storage account: BlobCreated events for datasets/ reach the blob trigger
+// (Source = BlobTriggerSource.EventGrid) through a subscription on this topic. The subscription is not created here:
+// its webhook needs the Functions app's blobs_extension system key, which exists only once the code is deployed and
+// the host has started. The postdeploy hook (infra/hooks/postdeploy.sh) creates it from
+// infra/hooks/blob-events-subscription.bicep after every deploy, so `azd up` on a new environment works in one go
+// and provision never reads a key.
 param location string
 param tags object
 param systemTopicName string
 param storageAccountName string
-param functionAppName string
-param blobTriggerFunctionName string
-param datasetsContainerName string
-param subscriptionEnabled bool
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
-}
-
-resource functionApp 'Microsoft.Web/sites@2024-11-01' existing = {
-  name: functionAppName
 }
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
@@ -27,28 +20,6 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   properties: {
     source: storage.id
     topicType: 'Microsoft.Storage.StorageAccounts'
-  }
-
-  resource datasetsSubscription 'eventSubscriptions' = if (subscriptionEnabled) {
-    name: 'datasets-to-${blobTriggerFunctionName}'
-    properties: {
-      destination: {
-        endpointType: 'WebHook'
-        properties: {
-          endpointUrl: 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}&code=${listKeys('${functionApp.id}/host/default', '2024-11-01').systemKeys.blobs_extension}'
-          maxEventsPerBatch: 1
-        }
-      }
-      filter: {
-        includedEventTypes: [ 'Microsoft.Storage.BlobCreated' ]
-        subjectBeginsWith: '/blobServices/default/containers/${datasetsContainerName}/'
-      }
-      eventDeliverySchema: 'EventGridSchema'
-      retryPolicy: {
-        maxDeliveryAttempts: 30
-        eventTimeToLiveInMinutes: 1440
-      }
-    }
   }
 }
 

@@ -1,6 +1,9 @@
 // Container Apps environment with two workload profiles: Consumption (CPU, scale to zero) for the prediction worker
 // and a serverless GPU profile for the training job. Logs go to Log Analytics through Azure Monitor diagnostic
 // settings, which need no workspace key (the 'log-analytics' destination would).
+// A serverless GPU profile can only be given to an environment when it is created: changing gpuProfileType later
+// fails at provision. infra/hooks/preprovision.sh compares PREDGEN_GPU_TYPE with the existing environment's profile
+// and stops `azd provision` with an explanation before ARM is called.
 param location string
 param tags object
 param name string
@@ -55,3 +58,4 @@ output id string = environment.id
 output name string = environment.name
 output consumptionProfileName string = consumptionProfileName
 output gpuProfileName string = gpuProfileName
+output gpuProfileType string = gpuProfileType

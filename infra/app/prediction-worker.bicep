@@ -1,5 +1,6 @@
 // The prediction worker (`predgen serve`): a Container App without ingress that reads prediction requests from
-// Service Bus. KEDA scales it on the request queue's length with the app's own managed identity, from zero replicas
+// Service Bus. KEDA scales it on the request queue's length with a managed identity of its own (scaleRuleIdentityId: Data Owner on
+// that queue; the code runs as identityId, Receiver), from zero replicas
 // when idle. CPU (Consumption profile) by default; the GPU profile when onGpu (then build the image with TORCH_BACKEND=cuda).
 param location string
 param tags object
@@ -11,7 +12,11 @@ param onGpu bool
 @allowed([ 'T4', 'A100' ])
 param gpuType string
 
+@description('The workload\'s identity: pulls the image, and its client id is AZURE_CLIENT_ID for the code.')
 param identityId string
+
+@description('Identity of the KEDA scale rule only (Azure Service Bus Data Owner on queueName, rbac.bicep).')
+param scaleRuleIdentityId string
 param registryServer string
 
 @description('Image to run; empty before the first azd deploy (a public placeholder then).')
@@ -38,7 +43,10 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
   tags: union(tags, { 'azd-service-name': 'prediction-worker' })
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: { '${identityId}': {} }
+    userAssignedIdentities: {
+      '${identityId}': {}
+      '${scaleRuleIdentityId}': {}
+    }
   }
   properties: {
     environmentId: environmentId
@@ -74,7 +82,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 queueName: queueName
                 messageCount: string(messagesPerReplica)
               }
-              identity: identityId
+              identity: scaleRuleIdentityId
             }
           }
         ]

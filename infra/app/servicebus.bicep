@@ -1,11 +1,11 @@
-// Service Bus for the Azure transports: training jobs (scale the GPU job), job results, prediction requests and
-// replies. Standard tier: sessions (reply routing on prediction-replies) need it. Local (SAS) auth is disabled.
+// Service Bus for the Azure transports: training jobs (scale the GPU job), prediction requests and replies. Job
+// results go to a storage queue (the Functions queue trigger; no Service Bus trigger extension is served). Standard tier: sessions (reply routing on prediction-replies) need it. Local (SAS) auth is disabled.
 param location string
 param tags object
 param name string
 
-@description('Queues: { name, requiresSession, maxDeliveryCount }; a message delivered maxDeliveryCount times, or expired, is dead-lettered.')
-param queues { name: string, requiresSession: bool, maxDeliveryCount: int }[]
+@description('Queues: { name, requiresSession, maxDeliveryCount, duplicateDetection }; a message delivered maxDeliveryCount times, or expired, is dead-lettered. duplicateDetection: a message whose MessageId was seen in the last day is dropped.')
+param queues { name: string, requiresSession: bool, maxDeliveryCount: int, duplicateDetection: bool }[]
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   name: name
@@ -27,7 +27,9 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
       lockDuration: 'PT5M'
       deadLetteringOnMessageExpiration: true
       defaultMessageTimeToLive: 'P14D'
-      requiresDuplicateDetection: false
+      // Set at creation only: Service Bus cannot turn duplicate detection on or off on an existing queue.
+      requiresDuplicateDetection: queue.duplicateDetection
+      duplicateDetectionHistoryTimeWindow: queue.duplicateDetection ? 'P1D' : null
       enableBatchedOperations: true
     }
   }]

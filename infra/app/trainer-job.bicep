@@ -1,5 +1,6 @@
 // The training job: an event-driven Container Apps job on the serverless GPU profile. KEDA's azure-servicebus scaler
-// watches the training-jobs queue with the job's own managed identity (no connection string); every execution runs
+// watches the training-jobs queue with a managed identity of its own (scaleRuleIdentityId: Data Owner on that queue,
+// no connection string); the code runs as identityId (Receiver on the queue). Every execution runs
 // one container that takes one job message, trains, writes artifacts and reports, then exits. Nothing runs (or is
 // billed) while the queue is empty.
 param location string
@@ -11,7 +12,11 @@ param workloadProfileName string
 @allowed([ 'T4', 'A100' ])
 param gpuType string
 
+@description('The workload\'s identity: pulls the image, and its client id is AZURE_CLIENT_ID for the code.')
 param identityId string
+
+@description('Identity of the KEDA scale rule only (Azure Service Bus Data Owner on queueName, rbac.bicep).')
+param scaleRuleIdentityId string
 param registryServer string
 
 @description('Image to run; empty before the first azd deploy (a public placeholder then).')
@@ -23,8 +28,8 @@ param queueName string
 @description('Environment variables (name -> value), built in main.bicep from SettingNames.')
 param settings object
 
-@description('Longest a training execution may run, in seconds.')
-param replicaTimeoutSeconds int = 6 * 3600
+@description('Longest a training execution may run, in seconds (main.bicep passes it to the worker as well: Worker__ExecutionTimeoutSeconds).')
+param replicaTimeoutSeconds int
 
 @description('Most executions at once (one GPU each).')
 param maxExecutions int = 2
@@ -39,7 +44,10 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
   tags: union(tags, { 'azd-service-name': 'trainer' })
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: { '${identityId}': {} }
+    userAssignedIdentities: {
+      '${identityId}': {}
+      '${scaleRuleIdentityId}': {}
+    }
   }
   properties: {
     environmentId: environmentId
@@ -70,7 +78,7 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
                 queueName: queueName
                 messageCount: '1'
               }
-              identity: identityId
+              identity: scaleRuleIdentityId
             }
           ]
         }

@@ -21,6 +21,14 @@ internal static class BicepCli
         return JsonNode.Parse(run.StandardOutput)!.AsObject();
     });
 
+    /// <summary>The template the postdeploy hook deploys (the blob trigger's Event Grid subscription).</summary>
+    public static string BlobEventsSubscriptionBicep => Path.Combine(TestPaths.RepositoryRoot(), "infra", "hooks", "blob-events-subscription.bicep");
+
+    private static readonly Lazy<Task<BicepRun>> s_buildSubscription = new(() => RunAsync("build", BlobEventsSubscriptionBicep, "--stdout"));
+
+    /// <summary>`bicep build infra/hooks/blob-events-subscription.bicep --stdout`, run once per test run.</summary>
+    public static Task<BicepRun> BuildBlobEventsSubscriptionAsync() => s_buildSubscription.Value;
+
     /// <summary>`bicep build infra/main.bicep --stdout`, run once per test run.</summary>
     public static Task<BicepRun> BuildMainAsync() => s_build.Value;
 

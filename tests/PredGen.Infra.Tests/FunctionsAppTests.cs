@@ -39,8 +39,9 @@ public sealed partial class FunctionsAppTests
     {
         var triggers = BlobTriggeredFunctions();
         var template = await BicepCli.MainTemplateAsync();
-        string? target = InfraTemplate.LiteralParameter(template, "blob-events", "blobTriggerFunctionName");
-        string? container = InfraTemplate.LiteralParameter(template, "blob-events", "datasetsContainerName");
+        // The postdeploy hook passes these main.bicep outputs to infra/hooks/blob-events-subscription.bicep.
+        string? target = (string?)InfraTemplate.ResolveVariable(template, template["outputs"]!["PREDGEN_BLOB_TRIGGER_FUNCTION"]!["value"]);
+        string? container = (string?)template["outputs"]!["PREDGEN_DATASETS_CONTAINER"]!["value"];
 
         Assert.Equal(BlobLayout.DatasetsContainer, container);
         if (triggers.Count == 0) return; // the Functions app has no blob trigger yet: nothing for Event Grid to feed

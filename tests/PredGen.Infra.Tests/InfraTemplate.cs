@@ -62,4 +62,28 @@ internal static class InfraTemplate
             ?? throw new InvalidOperationException($"Module '{module}' gets no literal object for parameter '{parameter}'.");
         return value.ToDictionary(p => p.Key, p => Text(p.Value), StringComparer.Ordinal);
     }
+
+    /// <summary>A value with a plain `[variables('x')]` or `[variables('x').y]` reference resolved against the template's variables.</summary>
+    public static JsonNode? ResolveVariable(JsonObject template, JsonNode? value)
+    {
+        var reference = System.Text.RegularExpressions.Regex.Match(value is JsonValue v && v.TryGetValue<string>(out var s) ? s : "",
+            @"^\[variables\('(\w+)'\)(?:\.(\w+))?\]$");
+        if (!reference.Success) return value;
+        var variable = template["variables"]?[reference.Groups[1].Value];
+        return reference.Groups[2].Success ? variable?[reference.Groups[2].Value] : variable;
+    }
+
+    /// <summary>The value main.bicep passes to a module parameter, variables resolved (null when absent).</summary>
+    public static JsonNode? ModuleParameter(JsonObject template, string module, string parameter) =>
+        ResolveVariable(template, Module(template, module)["properties"]?["parameters"]?[parameter]?["value"]);
+
+    /// <summary>The compiled template of a module.</summary>
+    public static JsonObject ModuleTemplate(JsonObject template, string module) =>
+        (JsonObject)Module(template, module)["properties"]!["template"]!;
+
+    /// <summary>True when an expression is the named output of the named module deployment: reference(...'module'...).outputs.output.value.</summary>
+    public static bool IsModuleOutput(JsonNode? value, string module, string output) =>
+        value is JsonValue v && v.TryGetValue<string>(out var s)
+        && s.Contains($"'Microsoft.Resources/deployments', '{module}')", StringComparison.Ordinal)
+        && s.EndsWith($".outputs.{output}.value]", StringComparison.Ordinal);
 }

@@ -14,6 +14,9 @@ public sealed class FakeJobExecutor(IArtifactStore store) : IJobExecutor
 
     public ConcurrentDictionary<string, int> Executions { get; } = new();
     public HashSet<string> FailingJobs { get; } = [];
+
+    /// <summary>How long a job takes once started (default: no time).</summary>
+    public Func<JobMessage, TimeSpan> DurationOf { get; set; } = _ => TimeSpan.Zero;
     public double ChampionAccuracyOnNewSplit { get; set; } = 0.5;
     public double BaselineAccuracy { get; set; } = 0.6;
 
@@ -51,6 +54,7 @@ public sealed class FakeJobExecutor(IArtifactStore store) : IJobExecutor
 
     private async Task<JobCompletion> RunAsync(JobMessage job, CancellationToken cancellationToken)
     {
+        if (DurationOf(job) is { } duration && duration > TimeSpan.Zero) await Task.Delay(duration, cancellationToken);
         if (FailingJobs.Contains(job.JobId)) throw new InvalidOperationException("simulated out-of-memory in " + job.JobId);
         var metrics = new Dictionary<string, double>();
         var details = new Dictionary<string, string>();

@@ -21,6 +21,19 @@ public sealed class DispatchJobActivity(IArtifactStore store, IJobDispatcher dis
     }
 }
 
+/// <summary>When a worker started the job (its start marker), or null while it waits in the queue.</summary>
+public sealed class GetJobStartActivity(IArtifactStore store) : TaskActivity<JobReference, DateTimeOffset?>
+{
+    public override Task<DateTimeOffset?> RunAsync(TaskActivityContext context, JobReference input) => ExecuteAsync(input);
+
+    public async Task<DateTimeOffset?> ExecuteAsync(JobReference input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var text = await store.ReadTextAsync(input.StartedPath, cancellationToken).ConfigureAwait(false);
+        return text == null ? null : JobStartedMarker.Parse(text);
+    }
+}
+
 /// <summary>The status-poll fallback: the job's result marker, or null while it runs.</summary>
 public sealed class GetJobStatusActivity(IArtifactStore store) : TaskActivity<JobReference, JobCompletion?>
 {

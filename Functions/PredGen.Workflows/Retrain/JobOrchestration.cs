@@ -7,9 +7,11 @@ namespace PredGen.Workflows.Retrain;
 
 /// <summary>
 /// One job, start to finish: dispatch it, then wait for its completion event (raised by the results-queue trigger or
-/// the in-process worker). The wait has a timeout; each time it expires, the job's result marker is polled (a
-/// completion message may be lost), until the job's deadline, when the job is marked failed. Never throws for a job
-/// failure: the Retrain orchestration gets a Failed completion and carries on with the other jobs.
+/// the worker in-process). The wait has a timeout; each time it expires, the job's markers are polled (a completion
+/// message may be lost). The job's run timeout counts from its start (the worker's start marker), not from dispatch:
+/// jobs queued behind the trainer's parallelism wait up to QueueTimeoutSeconds for a worker without being failed.
+/// Past either deadline the job is marked failed. Never throws for a job failure: the Retrain orchestration gets a
+/// Failed completion and carries on with the other jobs.
 /// </summary>
 public sealed partial class JobOrchestration : TaskOrchestrator<JobOrchestrationInput, JobCompletion>
 {
@@ -19,8 +21,10 @@ public sealed partial class JobOrchestration : TaskOrchestrator<JobOrchestration
         ArgumentNullException.ThrowIfNull(input);
         var job = input.Job;
         var log = context.CreateReplaySafeLogger<JobOrchestration>();
-        var started = context.CurrentUtcDateTime;
-        var deadline = started.AddSeconds(input.TimeoutSeconds);
+        var dispatched = context.CurrentUtcDateTime;
+        // Until a worker starts the job, the deadline is the queue's; from its start, the run's.
+        DateTime? startedAt = null;
+        var deadline = dispatched.AddSeconds(input.QueueTimeoutSeconds);
 
         JobCompletion? done;
         try
@@ -40,8 +44,14 @@ public sealed partial class JobOrchestration : TaskOrchestrator<JobOrchestration
             var remaining = deadline - context.CurrentUtcDateTime;
             if (remaining <= TimeSpan.Zero)
             {
-                LogTimedOut(log, job.JobId, input.TimeoutSeconds);
-                return JobHandler.Failed(job, string.Create(CultureInfo.InvariantCulture, $"no result within {input.TimeoutSeconds} s"), (context.CurrentUtcDateTime - started).TotalSeconds);
+                if (startedAt is DateTime start)
+                {
+                    LogTimedOut(log, job.JobId, input.TimeoutSeconds);
+                    return JobHandler.Failed(job, string.Create(CultureInfo.InvariantCulture, $"no result within {input.TimeoutSeconds} s of its start"),
+                        (context.CurrentUtcDateTime - start).TotalSeconds);
+                }
+                LogNeverStarted(log, job.JobId, input.QueueTimeoutSeconds);
+                return JobHandler.Failed(job, string.Create(CultureInfo.InvariantCulture, $"no worker started it within {input.QueueTimeoutSeconds} s of dispatch"));
             }
             var wait = TimeSpan.FromSeconds(Math.Min(input.PollSeconds, Math.Max(1, remaining.TotalSeconds)));
             try
@@ -58,14 +68,27 @@ public sealed partial class JobOrchestration : TaskOrchestrator<JobOrchestration
                 LogFoundByPoll(log, job.JobId);
                 return polled;
             }
+            if (startedAt == null)
+            {
+                // The marker's time comes from the activity's (recorded) result: replay-safe.
+                var began = await context.CallActivityAsync<DateTimeOffset?>(nameof(GetJobStartActivity), reference, RetryPolicies.Activity);
+                if (began is DateTimeOffset b)
+                {
+                    startedAt = b.UtcDateTime;
+                    deadline = b.UtcDateTime.AddSeconds(input.TimeoutSeconds);
+                }
+            }
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Dispatched {Kind} job {JobId}")]
     private static partial void LogDispatched(ILogger logger, string jobId, JobKind kind);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} gave no result within {Seconds} s; marking it failed")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} gave no result within {Seconds} s of its start; marking it failed")]
     private static partial void LogTimedOut(ILogger logger, string jobId, int seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was not started by any worker within {Seconds} s; marking it failed")]
+    private static partial void LogNeverStarted(ILogger logger, string jobId, int seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: completion found by the status poll (its event was not seen)")]
     private static partial void LogFoundByPoll(ILogger logger, string jobId);

@@ -61,6 +61,9 @@ public sealed record RetrainRequest
     /// <summary>How long a job may run before the orchestration marks it failed.</summary>
     public int JobTimeoutSeconds { get; init; } = 6 * 3600;
 
+    /// <summary>How long a dispatched job may wait for a worker before it is marked failed (its run timeout starts only then).</summary>
+    public int JobQueueTimeoutSeconds { get; init; } = JobOrchestrationInput.DefaultQueueTimeoutSeconds;
+
     /// <summary>Status-poll fallback: if no completion event arrives within this, read the job's result marker.</summary>
     public int JobPollSeconds { get; init; } = 300;
 
@@ -110,7 +113,12 @@ public sealed record RetrainResult
 }
 
 /// <summary>Input of <see cref="JobOrchestration"/>: one job and how long to wait for it.</summary>
-public sealed record JobOrchestrationInput(JobMessage Job, int TimeoutSeconds, int PollSeconds);
+/// <summary>TimeoutSeconds counts from the job's start (its worker's start marker); QueueTimeoutSeconds bounds the wait
+/// before a worker takes it (the trainer runs at most maxExecutions jobs at once, the others wait their turn).</summary>
+public sealed record JobOrchestrationInput(JobMessage Job, int TimeoutSeconds, int PollSeconds, int QueueTimeoutSeconds = JobOrchestrationInput.DefaultQueueTimeoutSeconds)
+{
+    public const int DefaultQueueTimeoutSeconds = 24 * 3600;
+}
 
 public sealed record PrepareDatasetInput(string Task, string RunId, string DatasetPath, TaskKind? Kind);
 
@@ -118,4 +126,6 @@ public sealed record PrepareDatasetInput(string Task, string RunId, string Datas
 public sealed record JobReference(string Task, string RunId, string JobId)
 {
     public string ResultPath => BlobLayout.JobResult(Task, RunId, JobId);
+
+    public string StartedPath => BlobLayout.JobStarted(Task, RunId, JobId);
 }

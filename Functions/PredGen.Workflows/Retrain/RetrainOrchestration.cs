@@ -164,7 +164,7 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         try
         {
             return await context.CallSubOrchestratorAsync<JobCompletion>(nameof(JobOrchestration),
-                new JobOrchestrationInput(job, input.JobTimeoutSeconds, input.JobPollSeconds),
+                new JobOrchestrationInput(job, input.JobTimeoutSeconds, input.JobPollSeconds, input.JobQueueTimeoutSeconds),
                 new SubOrchestrationOptions { InstanceId = job.NotifyInstanceId });
         }
         catch (TaskFailedException e)
@@ -185,7 +185,7 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         if (jobs.Count == 0) return results;
         var pending = jobs.ToDictionary(
             j => context.CallSubOrchestratorAsync<JobCompletion>(nameof(JobOrchestration),
-                new JobOrchestrationInput(j, input.JobTimeoutSeconds, input.JobPollSeconds),
+                new JobOrchestrationInput(j, input.JobTimeoutSeconds, input.JobPollSeconds, input.JobQueueTimeoutSeconds),
                 new SubOrchestrationOptions { InstanceId = j.NotifyInstanceId }),
             j => j);
         int failed = 0;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using PredGen.Cli.Telemetry;
 using PredGen.Cli.Worker;
 using PredGen.Shared.Configuration;
 using PredGen.Shared.Jobs;
@@ -55,14 +56,23 @@ public sealed class WorkerCommand : ICliCommand
                 WorkDirectory = parse.GetValue(work)!, DefaultBaseModel = parse.GetValue(baseModel) ?? Env(SettingNames.WorkerBaseModel), Torch = torch,
                 CheckpointSyncInterval = TimeSpan.FromSeconds(parse.GetValue(syncSeconds)),
             };
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+            // In Azure the logs also go to Application Insights with the managed identity (disposing the factory flushes them).
+            var azureMonitor = AzureMonitorTelemetry.From(Env);
+            using var loggers = LoggerFactory.Create(b =>
+            {
+                b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
+                azureMonitor?.AddLogging(b);
+            });
             var sink = new StorageQueueCompletionSink(JobQueues.StorageQueue(queueEndpoint, resultsQueue, credential));
             var handler = new JobHandler(artifacts, new TorchJobExecutor(artifacts, options, MineAnalysisFactory.Create(torch)), sink, loggers.CreateLogger<JobHandler>());
             await using var serviceBusClient = kind == JobSettings.ServiceBusTransport
                 ? JobQueues.ServiceBus(parse.GetValue(serviceBus) ?? Env(SettingNames.ServiceBusNamespace) ?? throw new InvalidOperationException("--service-bus or env ServiceBus__FullyQualifiedNamespace is required"), credential)
                 : null;
+            // Near the execution's replicaTimeout a new job could not finish: stop taking them (Service Bus, the Azure transport).
+            var budget = ExecutionBudget.From(Env(SettingNames.WorkerExecutionTimeoutSeconds), Env(SettingNames.WorkerJobBudgetSeconds));
+            var executionClock = System.Diagnostics.Stopwatch.StartNew();
             IJobSource source = serviceBusClient != null
-                ? new ServiceBusJobSource(serviceBusClient, jobsQueue)
+                ? new ServiceBusJobSource(serviceBusClient, jobsQueue, takeAnother: () => budget.CanTakeAnother(executionClock.Elapsed))
                 : new StorageQueueJobSource(JobQueues.StorageQueue(queueEndpoint, jobsQueue, credential), TimeSpan.FromSeconds(parse.GetValue(visibility)));
             Console.WriteLine($"worker: {kind} queue '{jobsQueue}', results '{resultsQueue}', store {artifacts.Location}");
             double? idleSeconds = parse.GetValue(exitWhenIdle)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using PredGen.Cli.Telemetry;
 using PredGen.Shared.Predictions;
 using PredGen.Shared.Storage;
 using PredGen.Training.Runtime;
@@ -61,6 +62,12 @@ public static class ServingHost
 
         if (configuration.GetValue<bool>(SettingNames.ServingConsoleMetrics))
             services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(ServingMetrics.MeterName).AddConsoleExporter());
+        // In Azure: logs and the serving metrics to Application Insights with the managed identity.
+        if (AzureMonitorTelemetry.From(key => configuration[key]) is { } azureMonitor)
+        {
+            services.AddLogging(azureMonitor.AddLogging);
+            services.AddOpenTelemetry().WithMetrics(m => azureMonitor.AddMetrics(m.AddMeter(ServingMetrics.MeterName)));
+        }
 
         switch (options.Transport)
         {
