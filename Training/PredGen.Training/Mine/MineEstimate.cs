@@ -22,6 +22,10 @@ public sealed record MineEstimate
     public required string Critic { get; init; }
     public required int N { get; init; }
     public required int ZDim { get; init; }
+    /// <summary>Dimensions the critic saw: ZDim, or the principal components Z was projected onto (<see cref="MineOptions.ZComponents"/>).</summary>
+    public int ZComponents { get; init; }
+    /// <summary>"none" or "pca".</summary>
+    public string ZProjection { get; init; } = "none";
     public required int YDim { get; init; }
     public required int TrainSize { get; init; }
     public required int ValidationSize { get; init; }

@@ -70,6 +70,8 @@ public static class MineEstimator
             Critic = MineOptions.Name(options.Critic),
             N = n,
             ZDim = zDim,
+            ZComponents = options.ComponentsFor(zDim, trainSize),
+            ZProjection = options.ComponentsFor(zDim, trainSize) < zDim ? "pca" : "none",
             YDim = yDim,
             TrainSize = trainSize,
             ValidationSize = validationSize,
@@ -104,8 +106,10 @@ public static class MineEstimator
             (zTrain, zValidation, zHeldOut) = StandardizeLike(zTrain, zValidation, zHeldOut);
             (yTrain, yValidation, yHeldOut) = StandardizeLike(yTrain, yValidation, yHeldOut);
         }
+        int components = options.ComponentsFor((int)zAll.shape[1], trainSize);
+        if (components < zAll.shape[1]) (zTrain, zValidation, zHeldOut) = ProjectLike(zTrain, zValidation, zHeldOut, components);
 
-        using var critic = StatisticsNetwork.Create(options, (int)zAll.shape[1], (int)yAll.shape[1], rng);
+        using var critic = StatisticsNetwork.Create(options, (int)zTrain.shape[1], (int)yAll.shape[1], rng);
         using var optimizer = optim.AdamW(critic.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
         var parameters = critic.parameters().ToList();
 
@@ -312,6 +316,16 @@ public static class MineEstimator
         var std = train.std(0, keepdim: true, unbiased: false);
         std = where(std > 1e-6, std, ones_like(std));
         return ((train - mean) / std, (validation - mean) / std, (heldOut - mean) / std);
+    }
+
+    /// <summary>The training part's leading principal components, applied to all three parts, then standardised with
+    /// the training part's statistics (so the critic's inputs keep unit scale whatever the spectrum).</summary>
+    private static (Tensor, Tensor, Tensor) ProjectLike(Tensor train, Tensor validation, Tensor heldOut, int components)
+    {
+        var mean = train.mean([0], keepdim: true);
+        var (_, _, vh) = linalg.svd(train - mean, fullMatrices: false);
+        var basis = vh.narrow(0, 0, Math.Min(components, vh.shape[0])).t();
+        return StandardizeLike((train - mean).matmul(basis), (validation - mean).matmul(basis), (heldOut - mean).matmul(basis));
     }
 
     private static Tensor ToTensor(IReadOnlyList<float[]> rows, int width)

@@ -93,6 +93,21 @@ public sealed record MineOptions
     /// <summary>Standardise every Z and Y column with the training part's mean and standard deviation.</summary>
     public bool Standardize { get; init; } = true;
 
+    /// <summary>Z wider than the training part can support is projected onto its leading principal components
+    /// (fitted on the training part of each seed's split, applied to validation and held-out rows, then
+    /// standardised): a critic with hundreds of inputs and a few dozen training pairs memorises them, its held-out
+    /// bound goes negative and the estimate collapses to the constant critic's 0. Null: automatic, project when Z
+    /// has more than a quarter as many dimensions as training rows, onto max(2, training rows / 8) components;
+    /// 0: never project; k: project onto k components whenever Z is wider.</summary>
+    public int? ZComponents { get; init; }
+
+    /// <summary>The components Z keeps for <paramref name="trainRows"/> training rows (zDim when no projection).</summary>
+    public int ComponentsFor(int zDim, int trainRows)
+    {
+        if (ZComponents is int k) return k <= 0 || k >= zDim ? zDim : k;
+        return zDim * 4 > trainRows ? Math.Min(zDim, Math.Max(2, trainRows / 8)) : zDim;
+    }
+
     public static string Name(MineBound bound) => bound switch
     {
         MineBound.DonskerVaradhan => "dv",
