@@ -65,6 +65,10 @@ public sealed record PreparedRow(string Id, string Text, string? TextB, string? 
         {
             throw new FormatException($"{where}: not valid JSON ({e.Message})", e);
         }
+        catch (InvalidOperationException e)
+        {
+            throw new FormatException($"{where}: a field is not valid text ({e.Message})", e);
+        }
     }
 
     public static IReadOnlyList<PreparedRow> ReadJsonl(string path)

@@ -163,9 +163,30 @@ public sealed class DatasetPreparerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lone_surrogate_escape_quarantines_its_row_naming_the_field_and_the_rest_of_the_file_is_prepared()
+    {
+        var lines = Enumerable.Range(0, 200).Select(i => Json(Review(i), i % 2 == 0 ? "pos" : "neg")).ToList();
+        lines[4] = "{\"text\": \"broken \\ud800 half\", \"label\": \"pos\"}";
+        lines[9] = "{\"text\": \"fine\", \"text_b\": \"\\udc01\", \"label\": \"neg\"}";
+        lines[14] = "{\"text\": \"fine too\", \"label\": \"\\ud83d\"}";
+        string path = await UploadAsync("surrogates.jsonl", string.Join("\n", lines) + "\n");
+
+        var prepared = await DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path);
+
+        var rejected = await RejectedAsync("r1");
+        Assert.Equal([5L, 10L, 15L], rejected.Select(r => r.Line));
+        Assert.All(rejected, r => Assert.Equal(RejectReason.MalformedJson, r.Reason));
+        Assert.Equal(["text", "text_b", "label"], rejected.Select(r => r.Detail.Split('\'')[1]));
+        Assert.All(rejected, r => Assert.Contains("surrogate", r.Detail, StringComparison.Ordinal));
+        Assert.Equal(lines[4], rejected[0].Raw);
+        Assert.Equal(200, await PreparedCountAsync("r1") + rejected.Count); // nothing lost
+        Assert.Equal(197, prepared.TrainRows + prepared.ValidationRows + prepared.TestRows);
+    }
+
+    [Fact]
     public async Task A_file_with_a_single_class_fails_naming_the_file_and_the_class_and_loses_no_row()
     {
-        var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), "positive")).Append("{broken").ToList();
+        var lines = Enumerable.Range(0, 200).Select(i => Json(Review(i), "positive")).Append("{broken").ToList();
         string path = await UploadAsync("one-class.jsonl", string.Join("\n", lines));
 
         var e = await Assert.ThrowsAsync<DatasetRejectedException>(() => DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path));
@@ -306,7 +327,7 @@ public sealed class DatasetPreparerTests : IDisposable
     [Fact]
     public void Told_classification_keeps_numeric_labels_as_classes_and_told_regression_rejects_words()
     {
-        var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), i % 2)).Append(Json("worded", "high")).ToList();
+        var lines = Enumerable.Range(0, 200).Select(i => Json(Review(i), i % 2)).Append(Json("worded", "high")).ToList();
         byte[] bytes = Encoding.UTF8.GetBytes(string.Join("\n", lines));
 
         var classification = DatasetPreparer.Prepare(new MemoryStream(bytes), "d.jsonl", new DatasetPreparationOptions { Kind = TaskKind.Classification });
