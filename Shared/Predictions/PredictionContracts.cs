@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -17,6 +18,9 @@ public static class PredictionSchema
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = false,
+        // Queue messages are limited to 64 KB of UTF-8: the default encoder writes every non-ASCII character as \uXXXX
+        // (up to 6 bytes for one 2-byte character). These messages never go into HTML, so keep text as text.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>A fresh request id: lower-case hex, usable as a blob path segment (BlobLayout.PredictionResult).</summary>
@@ -86,8 +90,11 @@ public static class RejectionReasons
     public const string MaxDeliveriesExceeded = "max_deliveries_exceeded";
 }
 
-/// <summary>What a storage-queue worker puts on the poison queue: the original message and why it was not answered.</summary>
-public sealed record PoisonMessage(string Reason, string Detail, string? RequestId, long DequeueCount, string Original, DateTimeOffset RejectedAt)
+/// <summary>What a storage-queue worker puts on the poison queue: the original message and why it was not answered.
+/// When the original does not fit a queue message beside the rest, <see cref="Original"/> holds its beginning and
+/// <see cref="OriginalPath"/> names the blob (BlobLayout.PoisonedBody) that holds it whole.</summary>
+public sealed record PoisonMessage(string Reason, string Detail, string? RequestId, long DequeueCount, string Original, DateTimeOffset RejectedAt,
+    string? OriginalPath = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this, PredictionSchema.JsonOptions);
 

@@ -4,8 +4,10 @@ using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using PredGen.Shared.Predictions;
+using PredGen.Shared.Storage;
 
 namespace PredGen.Cli.Serving;
 
@@ -17,8 +19,13 @@ namespace PredGen.Cli.Serving;
 /// </summary>
 public sealed partial class StorageQueuePredictionWorker(
     QueueServiceClient queues, ServingOptions options, PredictionProcessor processor, ServingModelSlot slot, ServingMetrics metrics,
-    ILogger<StorageQueuePredictionWorker> logger, TimeProvider? timeProvider = null) : BackgroundService
+    IArtifactStore store, ILogger<StorageQueuePredictionWorker> logger, TimeProvider? timeProvider = null) : BackgroundService
 {
+    /// <summary>UTF-8 bytes a poison message may take: the queue's 64 KiB message limit less room for the service's own
+    /// escaping of XML characters.</summary>
+    internal const int MaxPoisonMessageBytes = 56 * 1024;
+    private const int PoisonPreviewCharacters = 2048;
+
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly QueueClient _requests = queues.GetQueueClient(options.RequestsQueue);
     private readonly QueueClient _poison = queues.GetQueueClient(options.PoisonQueueName);
@@ -119,11 +126,27 @@ public sealed partial class StorageQueuePredictionWorker(
 
     private async Task PoisonAsync(QueueMessage message, string reason, string detail, string? requestId)
     {
-        var poison = new PoisonMessage(reason, detail, requestId, message.DequeueCount, message.Body.ToString(), _time.GetUtcNow());
-        await _poison.SendMessageAsync(poison.ToJson(), CancellationToken.None).ConfigureAwait(false);
+        string original = message.Body.ToString();
+        var poison = new PoisonMessage(reason, detail, requestId, message.DequeueCount, original, _time.GetUtcNow());
+        string json = poison.ToJson();
+        if (Encoding.UTF8.GetByteCount(json) > MaxPoisonMessageBytes)
+        {
+            // Too large to travel whole (a send would fail and the message would be retried forever): keep the body
+            // in a blob first, then send its beginning and the blob's path.
+            string path = BlobLayout.PoisonedBody(options.Task, message.MessageId);
+            await store.WriteTextAsync(path, original, CancellationToken.None).ConfigureAwait(false);
+            json = (poison with { Original = original[..PreviewLength(original)], OriginalPath = path }).ToJson();
+        }
+        await _poison.SendMessageAsync(json, CancellationToken.None).ConfigureAwait(false);
         await _requests.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
         metrics.RecordRejection(reason);
         LogPoisoned(logger, message.MessageId, reason, detail);
+    }
+
+    private static int PreviewLength(string s)
+    {
+        int n = Math.Min(s.Length, PoisonPreviewCharacters);
+        return n > 0 && n < s.Length && char.IsHighSurrogate(s[n - 1]) ? n - 1 : n; // never split a surrogate pair
     }
 
     private async Task TrySendReplyAsync(string? replyTo, PredictionReply reply)

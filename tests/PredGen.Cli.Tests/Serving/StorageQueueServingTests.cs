@@ -162,6 +162,55 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
         Assert.True(bed.Metrics.Batches < sent.Count, $"{bed.Metrics.Batches} batches for {sent.Count} requests: no batching happened");
     }
 
+    [Fact]
+    public async Task Large_non_ascii_bad_messages_reach_the_poison_queue_whole_even_past_the_64_kb_queue_limit()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        var queues = azurite.CreateQueueServiceClient();
+        // 40,000 UTF-8 bytes: fits a queue message, but escaped as \u00e9 it would be 120,000 characters.
+        string medium = new('\u00e9', 20_000);
+        // 64,000 UTF-8 bytes: fits on its own, but not inside a poison envelope at any escaping.
+        string large = new string('\u00fc', 31_990) + "!";
+        await queues.GetQueueClient(bed.RequestsQueue).SendMessageAsync(medium);
+        await queues.GetQueueClient(bed.RequestsQueue).SendMessageAsync(large);
+
+        var poisoned = await ReceiveAllAsync(queues.GetQueueClient(bed.PoisonQueue), 2);
+
+        Assert.Equal(2, poisoned.Count);
+        Assert.All(poisoned, p => Assert.Equal(RejectionReasons.MalformedJson, p.Reason));
+        var whole = poisoned.Single(p => p.OriginalPath == null);
+        AssertSameTextReadFromAzurite(medium, whole.Original);
+        var kept = poisoned.Single(p => p.OriginalPath != null);
+        Assert.Equal(large, await bed.Store.ReadTextAsync(kept.OriginalPath!)); // the full body is kept in a blob, named in the message
+        Assert.InRange(kept.Original.Length, 1000, 4096);
+        AssertSameTextReadFromAzurite(large[..kept.Original.Length], kept.Original);
+    }
+
+    /// <summary>
+    /// Azurite 3.37 reads a stored queue message chunk by chunk and decodes each chunk alone (readStreamToString:
+    /// <c>res += chunk.toString()</c>), so a multi-byte character that straddles a chunk boundary comes back as
+    /// U+FFFD replacement characters; Azure Storage does not do this. Equal text, allowing only that substitution.
+    /// </summary>
+    private static void AssertSameTextReadFromAzurite(string expected, string actual)
+    {
+        int e = 0, a = 0, substituted = 0;
+        while (e < expected.Length && a < actual.Length)
+        {
+            if (actual[a] == '\uFFFD' && expected[e] != '\uFFFD' && expected[e] > 0x7F)
+            {
+                while (a < actual.Length && actual[a] == '\uFFFD') a++;
+                e++;
+                substituted++;
+                continue;
+            }
+            Assert.True(expected[e] == actual[a], $"the texts differ at character {e}: '{expected[e]}' vs '{actual[a]}'");
+            e++;
+            a++;
+        }
+        Assert.Equal((expected.Length, actual.Length), (e, a));
+        Assert.True(substituted <= 1 + expected.Length / 4096, $"{substituted} characters were replaced: more than Azurite's chunking explains");
+    }
+
     private static async Task<List<PoisonMessage>> ReceiveAllAsync(Azure.Storage.Queues.QueueClient queue, int expected)
     {
         var found = new List<PoisonMessage>();
