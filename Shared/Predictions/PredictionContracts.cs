@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -44,6 +46,21 @@ public sealed record PredictionRequest
     public DateTimeOffset? SentAt { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, PredictionSchema.JsonOptions);
+
+    /// <summary>
+    /// SHA-256 (lower-case hex) of what decides the answer: task, text, text_b and the two return flags. A stored reply
+    /// answers a request only when its <see cref="PredictionReply.RequestHash"/> is this value, so a client that reuses
+    /// request ids (1, 2, 3 in every session) is never answered with another text's prediction.
+    /// </summary>
+    public string ContentHash()
+    {
+        // Length-prefixed fields: no choice of texts can make two different requests serialise alike.
+        var canonical = new StringBuilder();
+        foreach (string? field in (string?[])[Task, Text, TextB])
+            canonical.Append(field == null ? "-1" : field.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(':').Append(field).Append('\n');
+        canonical.Append(ReturnProbabilities ? 'p' : '-').Append(ReturnText ? 't' : '-');
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
+    }
 }
 
 /// <summary>Which model answered: the champion pointer's identity at the time of the batch.</summary>
@@ -64,6 +81,8 @@ public sealed record PredictionReply
     public string? GeneratedText { get; init; }
     public ServedModel? Model { get; init; }
     public DateTimeOffset? ComputedAt { get; init; }
+    /// <summary>The answered request's <see cref="PredictionRequest.ContentHash"/>: what a stored reply is matched on.</summary>
+    public string? RequestHash { get; init; }
     /// <summary>Set on rejection: a <see cref="RejectionReasons"/> value.</summary>
     public string? Error { get; init; }
     public string? ErrorDetail { get; init; }

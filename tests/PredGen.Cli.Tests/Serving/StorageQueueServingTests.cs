@@ -68,6 +68,25 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_reused_request_id_with_another_text_gets_its_own_answer_not_the_stored_one()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        await using var client = bed.NewClient();
+
+        // A client that numbers its requests 1, 2, 3 in every session.
+        var monday = await client.PredictAsync(bed.Request("a good film", id: "1"), Timeout);
+        var tuesday = await client.PredictAsync(bed.Request("a dull film", id: "1"), Timeout);
+        var tuesdayAgain = await client.PredictAsync(bed.Request("a dull film", id: "1"), Timeout); // a redelivery
+
+        Assert.Equal(("positive", "negative", "negative"), (monday.Label, tuesday.Label, tuesdayAgain.Label));
+        Assert.NotEqual(monday.RequestHash, tuesday.RequestHash);
+        Assert.Equal(tuesday.ToJson(), tuesdayAgain.ToJson());
+        Assert.Equal(2, bed.Loader!.TotalRows); // the redelivery of the second text was answered from its stored reply
+        var stored = PredictionReply.Parse((await bed.Store.ReadTextAsync(BlobLayout.PredictionResult(bed.Task, "1")))!);
+        Assert.Equal(("negative", bed.Request("a dull film", id: "1").ContentHash()), (stored.Label, stored.RequestHash));
+    }
+
+    [Fact]
     public async Task Poison_messages_go_to_the_poison_queue_with_their_reasons_and_the_worker_keeps_answering()
     {
         await using var bed = await ServingTestBed.StartAsync(azurite, maxDequeueCount: 2);
