@@ -5,7 +5,8 @@ namespace PredGen.Cli.Tests.Serving;
 
 /// <summary>
 /// A deterministic stand-in for a trained model in transport tests: "good" -> positive (0.9), otherwise negative (0.8);
-/// texts containing "explode" make the batch throw (a transient model failure). Counts every row it computes.
+/// texts containing "explode" make the batch throw (a transient model failure), texts containing "slow" make it take
+/// <see cref="SlowMs"/>. Counts every row it computes.
 /// </summary>
 public sealed class ScriptedEngine(string name, int computeMs = 0) : IPredictionEngine
 {
@@ -13,6 +14,11 @@ public sealed class ScriptedEngine(string name, int computeMs = 0) : IPrediction
     private int _batches;
     public int Rows => Volatile.Read(ref _rows);
     public int Batches => Volatile.Read(ref _batches);
+    /// <summary>Batches that have started computing (finished or not).</summary>
+    public int Started => Volatile.Read(ref _started);
+    /// <summary>How long a batch holding a text with "slow" in it takes.</summary>
+    public const int SlowMs = 3000;
+    private int _started;
     public bool Disposed { get; private set; }
     public List<int> BatchSizes { get; } = [];
 
@@ -20,7 +26,11 @@ public sealed class ScriptedEngine(string name, int computeMs = 0) : IPrediction
     {
         ObjectDisposedException.ThrowIf(Disposed, this);
         if (batch.Any(b => b.Text.Contains("explode", StringComparison.Ordinal))) throw new InvalidOperationException("scripted model failure");
+        Interlocked.Increment(ref _started);
         if (computeMs > 0) Thread.Sleep(computeMs);
+        if (batch.Any(b => b.Text.Contains("slow", StringComparison.Ordinal))) Thread.Sleep(SlowMs);
+        // A real model disposed under a running batch reads freed tensors: fail loudly instead.
+        ObjectDisposedException.ThrowIf(Disposed, this);
         Interlocked.Add(ref _rows, batch.Count);
         Interlocked.Increment(ref _batches);
         lock (BatchSizes) BatchSizes.Add(batch.Count);
@@ -35,6 +45,7 @@ public sealed class ScriptedEngine(string name, int computeMs = 0) : IPrediction
     }
 
     public void Dispose() => Disposed = true;
+
 }
 
 /// <summary>Hands out one ScriptedEngine per model folder loaded, named after the job id.</summary>

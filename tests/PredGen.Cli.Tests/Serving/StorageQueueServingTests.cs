@@ -87,6 +87,42 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_batch_slower_than_the_visibility_timeout_keeps_its_message_hidden_and_is_answered_once()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite, visibilityTimeoutSeconds: 1);
+        await using var client = bed.NewClient();
+
+        var reply = await client.PredictAsync(bed.Request("slow but good", id: "slow-1"), Timeout); // 3 s of compute
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // time for a duplicate reply, had the message reappeared
+
+        Assert.Equal("positive", reply.Label);
+        Assert.Equal((1L, 0L, 0L), (bed.Metrics.Replied, client.UnmatchedReplies, bed.Metrics.Failures));
+        Assert.Equal(1, bed.Loader!.TotalRows);
+        Assert.Empty((await azurite.CreateQueueServiceClient().GetQueueClient(bed.RequestsQueue).PeekMessagesAsync(32)).Value);
+    }
+
+    [Fact]
+    public async Task A_batch_that_times_out_is_redelivered_then_poisoned_and_the_worker_keeps_answering()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite, maxDequeueCount: 1, batchTimeoutSeconds: 1);
+        var queues = azurite.CreateQueueServiceClient();
+        await queues.GetQueueClient(bed.RequestsQueue).SendMessageAsync(bed.Request("slow for ever", id: "hung-1").ToJson());
+
+        var poisoned = await ReceiveAllAsync(queues.GetQueueClient(bed.PoisonQueue), 1);
+        // The one inference thread is still inside the slow batch (a model call cannot be cut short): once it is out,
+        // the worker answers again within the timeout.
+        var waited = Stopwatch.StartNew();
+        while (bed.Loader!.Loaded[0].Batches == 0 && waited.Elapsed < Timeout) await Task.Delay(50);
+        await using var client = bed.NewClient();
+        var afterwards = await client.PredictAsync(bed.Request("good after all that"), Timeout);
+
+        var p = Assert.Single(poisoned);
+        Assert.Equal((RejectionReasons.MaxDeliveriesExceeded, "hung-1"), (p.Reason, p.RequestId));
+        Assert.Contains("Serving:BatchTimeoutSeconds", p.Detail, StringComparison.Ordinal); // the last failure, named
+        Assert.Equal("positive", afterwards.Label);
+    }
+
+    [Fact]
     public async Task Poison_messages_go_to_the_poison_queue_with_their_reasons_and_the_worker_keeps_answering()
     {
         await using var bed = await ServingTestBed.StartAsync(azurite, maxDequeueCount: 2);
