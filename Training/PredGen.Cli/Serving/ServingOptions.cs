@@ -18,6 +18,10 @@ public sealed record ServingOptions
     /// <summary>Where replies go when a request names none (storage queues) or has no ReplyTo (Service Bus, session-enabled).</summary>
     public string RepliesQueue { get; init; } = "prediction-replies";
 
+    /// <summary>Storage queues: a request's reply_to must start with this (the prefix StorageQueuePredictionClient
+    /// names its reply queues with), so a sender cannot make the worker write into any other queue of the account.</summary>
+    public string ReplyQueuePrefix { get; init; } = "prediction-replies-";
+
     /// <summary>Storage queues: where unanswerable messages go, with their reason. Default: {RequestQueue}-poison.</summary>
     public string? PoisonQueue { get; init; }
 

@@ -112,6 +112,14 @@ public sealed partial class StorageQueuePredictionWorker(
                 await PoisonAsync(lease, RejectionReasons.MaxDeliveriesExceeded, detail, readable.RequestId).ConfigureAwait(false);
                 return;
             }
+            var addressed = parser.Parse(message.Body);
+            if (addressed.ReplyTo != null && !IsAllowedReplyQueue(addressed.ReplyTo))
+            {
+                await PoisonAsync(lease, RejectionReasons.ReplyToNotAllowed,
+                    $"reply_to '{Trim(addressed.ReplyTo)}' is not a reply queue: it must be a queue name starting with '{options.ReplyQueuePrefix}' (Serving:ReplyQueuePrefix)",
+                    addressed.RequestId).ConfigureAwait(false);
+                return;
+            }
             // Kept hidden while it is being answered: a batch slower than the visibility timeout must not reappear
             // to another worker (a duplicate computation and a duplicate reply).
             lease.StartRenewing();
@@ -177,10 +185,24 @@ public sealed partial class StorageQueuePredictionWorker(
         return n > 0 && n < s.Length && char.IsHighSurrogate(s[n - 1]) ? n - 1 : n; // never split a surrogate pair
     }
 
-    private async Task TrySendReplyAsync(string? replyTo, PredictionReply reply)
+    internal bool IsAllowedReplyQueue(string name) =>
+        IsQueueName(name) && (name == options.RepliesQueue || name.StartsWith(options.ReplyQueuePrefix, StringComparison.Ordinal));
+
+    private static string Trim(string s) => s.Length <= 80 ? s : s[..80] + "…";
+
+    /// <summary>Reply queue clients kept at most (each client's own reply queue: a bounded cache, not one per name ever seen).</summary>
+    internal const int MaxCachedReplyQueues = 256;
+
+    internal int CachedReplyQueues => _replyQueues.Count;
+
+    internal async Task TrySendReplyAsync(string? replyTo, PredictionReply reply)
     {
-        string queueName = IsQueueName(replyTo) ? replyTo! : options.RepliesQueue;
-        var queue = _replyQueues.GetOrAdd(queueName, queues.GetQueueClient);
+        string queueName = replyTo != null && IsAllowedReplyQueue(replyTo) ? replyTo : options.RepliesQueue;
+        if (!_replyQueues.TryGetValue(queueName, out var queue))
+        {
+            if (_replyQueues.Count >= MaxCachedReplyQueues) _replyQueues.Clear(); // clients are cheap to recreate
+            queue = _replyQueues.GetOrAdd(queueName, queues.GetQueueClient);
+        }
         try
         {
             await queue.SendMessageAsync(reply.ToJson(), CancellationToken.None).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
@@ -120,6 +121,36 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
         Assert.Equal((RejectionReasons.MaxDeliveriesExceeded, "hung-1"), (p.Reason, p.RequestId));
         Assert.Contains("Serving:BatchTimeoutSeconds", p.Detail, StringComparison.Ordinal); // the last failure, named
         Assert.Equal("positive", afterwards.Label);
+    }
+
+    [Fact]
+    public async Task A_reply_to_outside_the_reply_queue_prefix_is_poisoned_naming_the_field_and_nothing_is_written_there()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        var queues = azurite.CreateQueueServiceClient();
+        var victim = queues.GetQueueClient("trainer-jobs-" + Guid.NewGuid().ToString("N")[..8]); // any other queue of the account
+        await victim.CreateAsync();
+        await queues.GetQueueClient(bed.RequestsQueue).SendMessageAsync((bed.Request("good", id: "hijack-1") with { ReplyTo = victim.Name }).ToJson());
+
+        var poisoned = Assert.Single(await ReceiveAllAsync(queues.GetQueueClient(bed.PoisonQueue), 1));
+
+        Assert.Equal((RejectionReasons.ReplyToNotAllowed, "hijack-1"), (poisoned.Reason, poisoned.RequestId));
+        Assert.Contains("reply_to", poisoned.Detail, StringComparison.Ordinal);
+        Assert.Contains("prediction-replies-", poisoned.Detail, StringComparison.Ordinal);
+        Assert.Empty((await victim.PeekMessagesAsync(32)).Value);
+        Assert.Equal(0, bed.Loader!.TotalRows); // refused before any computation
+    }
+
+    [Fact]
+    public async Task Replies_to_many_distinct_reply_queues_keep_the_worker_reply_queue_cache_bounded()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        var worker = bed.Host.Services.GetRequiredService<StorageQueuePredictionWorker>();
+
+        for (int i = 0; i < StorageQueuePredictionWorker.MaxCachedReplyQueues + 40; i++)
+            await worker.TrySendReplyAsync($"prediction-replies-gone{i}", new PredictionReply { RequestId = "r" + i }); // queues that do not exist: 404, logged
+
+        Assert.InRange(worker.CachedReplyQueues, 1, StorageQueuePredictionWorker.MaxCachedReplyQueues);
     }
 
     [Fact]
