@@ -105,6 +105,9 @@ public static class RejectionReasons
     public const string UnknownTask = "unknown_task";
     public const string EmptyText = "empty_text";
     public const string TextTooLong = "text_too_long";
+    /// <summary>The model returned NaN or infinity (value or a probability): JSON has no such number, and the reply
+    /// names the field instead. Not retried (the same model gives the same output).</summary>
+    public const string NonFiniteOutput = "non_finite_output";
     /// <summary>reply_to names a queue outside the worker's reply-queue prefix (Serving:ReplyQueuePrefix).</summary>
     public const string ReplyToNotAllowed = "reply_to_not_allowed";
     /// <summary>Delivered more often than allowed without being answered (the worker failed on it each time).</summary>

@@ -46,6 +46,7 @@ public sealed class PredictionProcessor(
         try
         {
             var (reply, fromCache) = await work.Value.ConfigureAwait(false);
+            if (!reply.IsSuccess) return new ProcessOutcome(reply, request.ReplyTo, reply.Error, reply.ErrorDetail, FromCache: false);
             return new ProcessOutcome(reply, request.ReplyTo, null, null, fromCache);
         }
         finally
@@ -63,6 +64,20 @@ public sealed class PredictionProcessor(
 
         var computed = await batcher.PredictAsync(new EngineInput(request.Text, request.TextB), request.ReturnProbabilities, request.ReturnText).ConfigureAwait(false);
         var p = computed.Prediction;
+        if (NonFiniteField(p, request) is { } field)
+        {
+            // JSON has no NaN: ToJson would throw on every delivery. Say so in the reply, store nothing.
+            return (new PredictionReply
+            {
+                RequestId = request.RequestId,
+                Task = request.Task,
+                Model = computed.Model,
+                ComputedAt = _time.GetUtcNow(),
+                RequestHash = hash,
+                Error = RejectionReasons.NonFiniteOutput,
+                ErrorDetail = $"the model returned a non-finite number for {field}",
+            }, false);
+        }
         var reply = new PredictionReply
         {
             RequestId = request.RequestId,
@@ -89,6 +104,15 @@ public sealed class PredictionProcessor(
             var firstReply = first == null ? null : ParseOrNull(first);
             return firstReply?.RequestHash == hash ? (firstReply, true) : (reply, false);
         }
+    }
+
+    private static string? NonFiniteField(EnginePrediction p, PredictionRequest request)
+    {
+        if (p.Value is { } v && !double.IsFinite(v)) return $"value ({v})";
+        if (request.ReturnProbabilities && p.Probabilities != null)
+            foreach (var (label, probability) in p.Probabilities.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                if (!double.IsFinite(probability)) return $"probabilities['{label}'] ({probability})";
+        return null;
     }
 
     /// <summary>A stored reply that cannot be read (truncated, another schema) is no answer: the request is computed again.</summary>

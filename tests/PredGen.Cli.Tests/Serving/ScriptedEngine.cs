@@ -5,7 +5,7 @@ namespace PredGen.Cli.Tests.Serving;
 
 /// <summary>
 /// A deterministic stand-in for a trained model in transport tests: "good" -> positive (0.9), otherwise negative (0.8);
-/// texts containing "explode" make the batch throw (a transient model failure), texts containing "slow" make it take
+/// texts containing "explode" make the batch throw (a transient model failure), texts containing "nan-output" get NaN probabilities, texts containing "slow" make it take
 /// <see cref="SlowMs"/>. Counts every row it computes.
 /// </summary>
 public sealed class ScriptedEngine(string name, int computeMs = 0) : IPredictionEngine
@@ -39,6 +39,7 @@ public sealed class ScriptedEngine(string name, int computeMs = 0) : IPrediction
             bool good = b.Text.Contains("good", StringComparison.Ordinal);
             string label = good ? "positive" : "negative";
             double p = good ? 0.9 : 0.8;
+            if (b.Text.Contains("nan-output", StringComparison.Ordinal)) p = double.NaN; // a model gone numerically wrong
             var probabilities = new Dictionary<string, double> { [label] = p, [good ? "negative" : "positive"] = 1 - p };
             return new EnginePrediction(label, null, withProbabilities ? probabilities : null, withText ? name + ":" + label : null);
         }).ToList();

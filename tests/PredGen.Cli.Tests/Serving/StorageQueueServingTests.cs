@@ -154,6 +154,24 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_NaN_model_output_is_answered_with_an_error_naming_the_field_and_poisoned_once_not_retried()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite, maxDequeueCount: 3);
+        await using var client = bed.NewClient();
+
+        var reply = await client.PredictAsync(bed.Request("good but nan-output", id: "nan-1"), Timeout);
+        var poisoned = Assert.Single(await ReceiveAllAsync(azurite.CreateQueueServiceClient().GetQueueClient(bed.PoisonQueue), 1));
+        var afterwards = await client.PredictAsync(bed.Request("good"), Timeout);
+
+        Assert.Equal((RejectionReasons.NonFiniteOutput, "nan-1"), (reply.Error, reply.RequestId));
+        Assert.Contains("probabilities['negative'] (NaN)", reply.ErrorDetail, StringComparison.Ordinal);
+        Assert.Null(reply.Probabilities);
+        Assert.Equal((RejectionReasons.NonFiniteOutput, 1L), (poisoned.Reason, poisoned.DequeueCount)); // settled at once, not redelivered
+        Assert.Null(await bed.Store.ReadTextAsync(BlobLayout.PredictionResult(bed.Task, "nan-1"))); // no stored answer: a later model may answer
+        Assert.Equal("positive", afterwards.Label);
+    }
+
+    [Fact]
     public async Task Poison_messages_go_to_the_poison_queue_with_their_reasons_and_the_worker_keeps_answering()
     {
         await using var bed = await ServingTestBed.StartAsync(azurite, maxDequeueCount: 2);
