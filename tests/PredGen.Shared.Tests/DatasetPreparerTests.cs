@@ -186,7 +186,7 @@ public sealed class DatasetPreparerTests : IDisposable
     [Fact]
     public async Task A_file_with_a_single_class_fails_naming_the_file_and_the_class_and_loses_no_row()
     {
-        var lines = Enumerable.Range(0, 200).Select(i => Json(Review(i), "positive")).Append("{broken").ToList();
+        var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), "positive")).Append("{broken").ToList();
         string path = await UploadAsync("one-class.jsonl", string.Join("\n", lines));
 
         var e = await Assert.ThrowsAsync<DatasetRejectedException>(() => DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path));
@@ -327,7 +327,7 @@ public sealed class DatasetPreparerTests : IDisposable
     [Fact]
     public void Told_classification_keeps_numeric_labels_as_classes_and_told_regression_rejects_words()
     {
-        var lines = Enumerable.Range(0, 200).Select(i => Json(Review(i), i % 2)).Append(Json("worded", "high")).ToList();
+        var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), i % 2)).Append(Json("worded", "high")).ToList();
         byte[] bytes = Encoding.UTF8.GetBytes(string.Join("\n", lines));
 
         var classification = DatasetPreparer.Prepare(new MemoryStream(bytes), "d.jsonl", new DatasetPreparationOptions { Kind = TaskKind.Classification });
