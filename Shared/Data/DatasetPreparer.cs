@@ -20,6 +20,10 @@ public sealed record DatasetPreparationOptions
     public int MinExamplesPerClass { get; init; } = 3;
     /// <summary>Most decimals a regression number format keeps (<see cref="NumberFormat.Infer"/>).</summary>
     public int MaxDecimals { get; init; } = 3;
+
+    /// <summary>Classification: the most classes a task may have. Every request scores every label, so a label column of
+    /// ids or free text (as many classes as rows) is refused with its count instead of making a task nobody can serve.</summary>
+    public int MaxClasses { get; init; } = 100;
 }
 
 /// <summary>The outcome of a successful preparation; small enough to travel through orchestration history.</summary>
@@ -196,6 +200,9 @@ public static class DatasetPreparer
 
     /// <summary>The checks every row goes through, identical in both passes: structure, empty text, empty label,
     /// non-finite label, and (when the caller said regression) a non-numeric label.</summary>
+    /// <summary>The share of numeric labels from which an unspecified kind is regression.</summary>
+    private const double RegressionShare = 0.98;
+
     private static (string Reason, string Detail)? Check(SourceRecord record, TaskKind? givenKind, out Candidate candidate, out bool labelled)
     {
         candidate = default;
@@ -267,12 +274,18 @@ public static class DatasetPreparer
             if (c.IsNumber && c.Value.Equals(entry.Value)) entry.SameNumber++;
         }
 
-        // The kind: as given, or regression when every usable label is a number (docs/DATA.md).
-        TaskKind? kind = options.Kind ?? (labelled == 0 ? null : numeric == labelled ? TaskKind.Regression : TaskKind.Classification);
+        // The kind: as given, or regression when (nearly) every usable label is a number (docs/DATA.md); the few words
+        // among the numbers are then quarantined as non_numeric_label rather than turning the file into classification.
+        TaskKind? kind = options.Kind ?? (labelled == 0 ? null : numeric >= RegressionShare * labelled ? TaskKind.Regression : TaskKind.Classification);
         var kept = new List<TextEntry>(texts.Count);
         foreach (var entry in texts.Values)
         {
             var k = kind ?? TaskKind.Classification;
+            if (k == TaskKind.Regression && double.IsNaN(entry.Value))
+            {
+                Count(rejectedByReason, RejectReason.NonNumericLabel, entry.Count);
+                continue;
+            }
             if (entry.Conflicting(k))
             {
                 int same = k == TaskKind.Regression ? entry.SameNumber : entry.SameString;
@@ -350,7 +363,7 @@ public static class DatasetPreparer
         foreach (var record in DatasetRecordReader.Read(analysis.Format, input))
         {
             if ((++n & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
-            if (Check(record, options.Kind, out var c, out _) is { } r) { sink.Rejected(new RejectedRow(source, record.Line, r.Reason, r.Detail, record.Raw)); continue; }
+            if (Check(record, options.Kind ?? analysis.Kind, out var c, out _) is { } r) { sink.Rejected(new RejectedRow(source, record.Line, r.Reason, r.Detail, record.Raw)); continue; }
             var entry = analysis.Texts[c.Key];
             string? reason = null, detail = null;
             if (entry.FirstLine != record.Line)
@@ -449,6 +462,9 @@ public static class DatasetPreparer
             var classes = kept.Select(e => e.Label).Distinct(StringComparer.Ordinal).ToList();
             if (classes.Count < 2)
                 return $"{source}: classification needs at least two classes, but every usable row has the label '{classes[0]}'.{Summary()}";
+            if (classes.Count > options.MaxClasses)
+                return $"{source}: the labels make {classes.Count} classes, at most {options.MaxClasses} are allowed (DatasetPreparationOptions.MaxClasses): " +
+                    $"is the label column an id or free text? For numbers, say --kind regression.{Summary()}";
         }
         foreach (var split in DatasetSplit.All)
             if (splits[split].Count == 0 && (split != DatasetSplit.Validation || options.Fractions.Validation > 0))

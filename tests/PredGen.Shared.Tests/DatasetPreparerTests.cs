@@ -325,6 +325,36 @@ public sealed class DatasetPreparerTests : IDisposable
     }
 
     [Fact]
+    public void One_word_label_among_hundreds_of_numbers_is_quarantined_and_the_file_stays_a_regression_task()
+    {
+        var lines = Enumerable.Range(0, 300).Select(i => Json(Review(i), Math.Round(i * 0.1, 1))).ToList();
+        lines.Insert(41, Json("a row someone forgot to score", "n/a")); // line 42
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "scores.jsonl");
+
+        Assert.Equal(TaskKind.Regression, output.Stats.Kind);
+        var odd = Assert.Single(output.Rejected);
+        Assert.Equal((42L, RejectReason.NonNumericLabel), (odd.Line, odd.Reason));
+        Assert.Contains("'n/a'", odd.Detail, StringComparison.Ordinal);
+        Assert.Equal(300, output.Stats.PreparedRows);
+        Assert.Equal(1, output.Stats.RejectedByReason[RejectReason.NonNumericLabel]);
+    }
+
+    [Fact]
+    public void A_label_column_of_distinct_ids_is_rejected_for_too_many_classes_naming_the_count_and_losing_no_row()
+    {
+        var lines = Enumerable.Range(0, 400).Select(i => Json(Review(i), $"user-{i:D4}")).ToList();
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "ids.jsonl");
+
+        Assert.NotNull(output.Stats.Failure);
+        Assert.Contains("400 classes", output.Stats.Failure, StringComparison.Ordinal);
+        Assert.Contains($"at most {new DatasetPreparationOptions().MaxClasses}", output.Stats.Failure, StringComparison.Ordinal);
+        Assert.Contains("MaxClasses", output.Stats.Failure, StringComparison.Ordinal);
+        Assert.Equal((400, 0, 400), (output.Stats.InputRows, output.Stats.PreparedRows, output.Stats.UnsplitRows)); // nothing lost: all unsplit
+    }
+
+    [Fact]
     public void Told_classification_keeps_numeric_labels_as_classes_and_told_regression_rejects_words()
     {
         var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), i % 2)).Append(Json("worded", "high")).ToList();
