@@ -24,6 +24,10 @@ public sealed record DatasetPreparationOptions
     /// <summary>Classification: the most classes a task may have. Every request scores every label, so a label column of
     /// ids or free text (as many classes as rows) is refused with its count instead of making a task nobody can serve.</summary>
     public int MaxClasses { get; init; } = 100;
+
+    /// <summary>Regression: the most integer digits a target may have. The model writes answers digit by digit, so a
+    /// stray 1e300 would make every answer 301 digits long: such rows are quarantined as label_out_of_range.</summary>
+    public int MaxIntegerDigits { get; init; } = 9;
 }
 
 /// <summary>The outcome of a successful preparation; small enough to travel through orchestration history.</summary>
@@ -200,10 +204,13 @@ public static class DatasetPreparer
 
     /// <summary>The checks every row goes through, identical in both passes: structure, empty text, empty label,
     /// non-finite label, and (when the caller said regression) a non-numeric label.</summary>
+    private static bool OutOfRange(double value, int maxIntegerDigits) =>
+        double.IsFinite(value) && Math.Abs(value) >= Math.Pow(10, maxIntegerDigits);
+
     /// <summary>The share of numeric labels from which an unspecified kind is regression.</summary>
     private const double RegressionShare = 0.98;
 
-    private static (string Reason, string Detail)? Check(SourceRecord record, TaskKind? givenKind, out Candidate candidate, out bool labelled)
+    private static (string Reason, string Detail)? Check(SourceRecord record, TaskKind? givenKind, int maxIntegerDigits, out Candidate candidate, out bool labelled)
     {
         candidate = default;
         labelled = false;
@@ -217,6 +224,8 @@ public static class DatasetPreparer
         bool isNumber = (raw with { Text = label }).TryNumber(out double value);
         if (isNumber && !double.IsFinite(value)) return (RejectReason.NonFiniteLabel, $"the label '{label}' is not a finite number");
         if (givenKind == TaskKind.Regression && !isNumber) return (RejectReason.NonNumericLabel, $"regression needs a numeric label, found '{label}'");
+        if (givenKind == TaskKind.Regression && OutOfRange(value, maxIntegerDigits))
+            return (RejectReason.LabelOutOfRange, $"the label '{label}' needs more than the {maxIntegerDigits} integer digits an answer may have (MaxIntegerDigits)");
         string? textB = record.TextB?.Trim() is { Length: > 0 } b ? b : null;
         var (key, bucket, id) = Hash(text, textB);
         candidate = new Candidate(text, textB, label, isNumber, isNumber ? value : double.NaN, key, bucket, id);
@@ -256,7 +265,7 @@ public static class DatasetPreparer
         foreach (var record in DatasetRecordReader.Read(format, input))
         {
             if ((++inputRows & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
-            var rejection = Check(record, options.Kind, out var c, out bool hasLabel);
+            var rejection = Check(record, options.Kind, options.MaxIntegerDigits, out var c, out bool hasLabel);
             if (hasLabel)
             {
                 labelled++;
@@ -284,6 +293,11 @@ public static class DatasetPreparer
             if (k == TaskKind.Regression && double.IsNaN(entry.Value))
             {
                 Count(rejectedByReason, RejectReason.NonNumericLabel, entry.Count);
+                continue;
+            }
+            if (k == TaskKind.Regression && OutOfRange(entry.Value, options.MaxIntegerDigits))
+            {
+                Count(rejectedByReason, RejectReason.LabelOutOfRange, entry.Count);
                 continue;
             }
             if (entry.Conflicting(k))
@@ -363,7 +377,7 @@ public static class DatasetPreparer
         foreach (var record in DatasetRecordReader.Read(analysis.Format, input))
         {
             if ((++n & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
-            if (Check(record, options.Kind ?? analysis.Kind, out var c, out _) is { } r) { sink.Rejected(new RejectedRow(source, record.Line, r.Reason, r.Detail, record.Raw)); continue; }
+            if (Check(record, options.Kind ?? analysis.Kind, options.MaxIntegerDigits, out var c, out _) is { } r) { sink.Rejected(new RejectedRow(source, record.Line, r.Reason, r.Detail, record.Raw)); continue; }
             var entry = analysis.Texts[c.Key];
             string? reason = null, detail = null;
             if (entry.FirstLine != record.Line)

@@ -355,6 +355,35 @@ public sealed class DatasetPreparerTests : IDisposable
     }
 
     [Fact]
+    public void A_numeric_outlier_too_long_to_write_is_quarantined_naming_the_limit_and_the_rest_keeps_a_short_format()
+    {
+        var lines = Enumerable.Range(0, 200).Select(i => Json(Review(i), i % 20)).ToList();
+        lines.Insert(99, Json("a typo in the spreadsheet", 1e300)); // line 100
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "outlier.jsonl");
+
+        Assert.Equal(TaskKind.Regression, output.Stats.Kind);
+        var odd = Assert.Single(output.Rejected);
+        Assert.Equal((100L, RejectReason.LabelOutOfRange), (odd.Line, odd.Reason));
+        Assert.Contains("9 integer digits", odd.Detail, StringComparison.Ordinal);
+        Assert.Equal(new NumberFormat(HasSign: false, IntegerDigits: 2, Decimals: 0), output.Stats.NumberFormat);
+    }
+
+    [Fact]
+    public void Very_small_targets_get_decimals_from_their_scale_and_keep_their_significant_digits()
+    {
+        var lines = Enumerable.Range(1, 200).Select(i => Json(Review(i), Math.Round(i * 0.00001234, 8))).ToList();
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "small.jsonl");
+
+        var format = output.Stats.NumberFormat!;
+        Assert.Empty(output.Rejected);
+        Assert.Equal(5, format.Decimals); // the largest is 0.002468: two leading zeros, then three significant decimals
+        Assert.Equal("0.00012", format.Format(0.0001234));
+        Assert.NotEqual(format.Format(0.0001234), format.Format(0.0002468));
+    }
+
+    [Fact]
     public void Told_classification_keeps_numeric_labels_as_classes_and_told_regression_rejects_words()
     {
         var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), i % 2)).Append(Json("worded", "high")).ToList();
