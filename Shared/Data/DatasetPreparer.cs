@@ -97,18 +97,44 @@ public static class DatasetPreparer
         string statsPath = BlobLayout.PreparedStats(task, runId);
         string rejectedPath = BlobLayout.Rejected(task, runId);
 
-        async Task<Stream> OpenAsync() => await store.OpenReadAsync(datasetPath, cancellationToken).ConfigureAwait(false)
-            ?? throw new FileNotFoundException($"{datasetPath}: no such dataset in {store.Location}", datasetPath);
+        // Every read is pinned to the version the first one saw: an upload overwritten in between would otherwise
+        // prepare new bytes under the old analysis (and, retried, under the old run id).
+        string? version = null;
+        async Task<Stream> OpenAsync()
+        {
+            PinnedRead? pinned;
+            try
+            {
+                pinned = await store.OpenReadPinnedAsync(datasetPath, version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArtifactConflictException e)
+            {
+                throw Changed(e);
+            }
+            if (pinned == null) throw new FileNotFoundException($"{datasetPath}: no such dataset in {store.Location}", datasetPath);
+            version ??= pinned.ETag;
+            return pinned.Stream;
+        }
+        DatasetRejectedException Changed(Exception e) => new(
+            $"{datasetPath}: the file changed while it was being prepared (first read at version {version}); nothing was prepared from it. " +
+            "The new upload starts its own run.", e);
 
         var format = options.Format ?? DatasetRecordReader.FormatFromExtension(datasetPath);
-        if (format == null)
-            await using (var sniff = await OpenAsync().ConfigureAwait(false)) format = DatasetRecordReader.Sniff(sniff);
         Analysis analysis;
-        await using (var first = await OpenAsync().ConfigureAwait(false))
-            analysis = Analyze(first, format.Value, datasetPath, options, rejectedPath, cancellationToken);
         using var sink = new JsonLinesSink();
-        await using (var second = await OpenAsync().ConfigureAwait(false))
-            Emit(second, datasetPath, options, analysis, sink, cancellationToken);
+        try
+        {
+            if (format == null)
+                await using (var sniff = await OpenAsync().ConfigureAwait(false)) format = DatasetRecordReader.Sniff(sniff);
+            await using (var first = await OpenAsync().ConfigureAwait(false))
+                analysis = Analyze(first, format.Value, datasetPath, options, rejectedPath, cancellationToken);
+            await using (var second = await OpenAsync().ConfigureAwait(false))
+                Emit(second, datasetPath, options, analysis, sink, cancellationToken);
+        }
+        catch (Azure.RequestFailedException e) when (e.Status == 412)
+        {
+            throw Changed(new ArtifactConflictException(datasetPath, version)); // overwritten in the middle of a ranged read
+        }
 
         var splitPaths = new Dictionary<string, string>(StringComparer.Ordinal);
         if (analysis.Stats.Failure == null)
