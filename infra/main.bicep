@@ -203,6 +203,15 @@ module functionApp 'app/function-app.bicep' = {
   }
 }
 
+// Issue 14: result blobs expire (their own module, apart from the account's definition in storage.bicep).
+module predictionResultsLifecycle 'app/prediction-results-lifecycle.bicep' = {
+  name: 'prediction-results-lifecycle'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+  }
+}
+
 module blobEvents 'app/blob-events.bicep' = {
   name: 'blob-events'
   scope: rg

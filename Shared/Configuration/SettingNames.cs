@@ -132,6 +132,19 @@ public static class SettingNames
     [Setting(SettingHosts.None)]
     public const string ServingVisibilityTimeoutSeconds = "Serving:VisibilityTimeoutSeconds";
 
+    /// <summary>Storage queues: the prefix every reply_to must start with (default prediction-replies-); the worker
+    /// writes to no other queue of the account.</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingReplyQueuePrefix = "Serving:ReplyQueuePrefix";
+
+    /// <summary>Seconds a request waits for its batch before failing as transient (redelivered; default 120 s).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingBatchTimeoutSeconds = "Serving:BatchTimeoutSeconds";
+
+    /// <summary>Seconds shutdown waits for a running batch before leaving it to finish alone (default 30 s).</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingShutdownTimeoutSeconds = "Serving:ShutdownTimeoutSeconds";
+
     /// <summary>Storage queues: backoff per delivery after a transient failure (default 2 s).</summary>
     [Setting(SettingHosts.None)]
     public const string ServingRetryBackoffSeconds = "Serving:RetryBackoffSeconds";

@@ -20,6 +20,14 @@ public sealed record DatasetPreparationOptions
     public int MinExamplesPerClass { get; init; } = 3;
     /// <summary>Most decimals a regression number format keeps (<see cref="NumberFormat.Infer"/>).</summary>
     public int MaxDecimals { get; init; } = 3;
+
+    /// <summary>Classification: the most classes a task may have. Every request scores every label, so a label column of
+    /// ids or free text (as many classes as rows) is refused with its count instead of making a task nobody can serve.</summary>
+    public int MaxClasses { get; init; } = 100;
+
+    /// <summary>Regression: the most integer digits a target may have. The model writes answers digit by digit, so a
+    /// stray 1e300 would make every answer 301 digits long: such rows are quarantined as label_out_of_range.</summary>
+    public int MaxIntegerDigits { get; init; } = 9;
 }
 
 /// <summary>The outcome of a successful preparation; small enough to travel through orchestration history.</summary>
@@ -89,18 +97,44 @@ public static class DatasetPreparer
         string statsPath = BlobLayout.PreparedStats(task, runId);
         string rejectedPath = BlobLayout.Rejected(task, runId);
 
-        async Task<Stream> OpenAsync() => await store.OpenReadAsync(datasetPath, cancellationToken).ConfigureAwait(false)
-            ?? throw new FileNotFoundException($"{datasetPath}: no such dataset in {store.Location}", datasetPath);
+        // Every read is pinned to the version the first one saw: an upload overwritten in between would otherwise
+        // prepare new bytes under the old analysis (and, retried, under the old run id).
+        string? version = null;
+        async Task<Stream> OpenAsync()
+        {
+            PinnedRead? pinned;
+            try
+            {
+                pinned = await store.OpenReadPinnedAsync(datasetPath, version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArtifactConflictException e)
+            {
+                throw Changed(e);
+            }
+            if (pinned == null) throw new FileNotFoundException($"{datasetPath}: no such dataset in {store.Location}", datasetPath);
+            version ??= pinned.ETag;
+            return pinned.Stream;
+        }
+        DatasetRejectedException Changed(Exception e) => new(
+            $"{datasetPath}: the file changed while it was being prepared (first read at version {version}); nothing was prepared from it. " +
+            "The new upload starts its own run.", e);
 
         var format = options.Format ?? DatasetRecordReader.FormatFromExtension(datasetPath);
-        if (format == null)
-            await using (var sniff = await OpenAsync().ConfigureAwait(false)) format = DatasetRecordReader.Sniff(sniff);
         Analysis analysis;
-        await using (var first = await OpenAsync().ConfigureAwait(false))
-            analysis = Analyze(first, format.Value, datasetPath, options, rejectedPath, cancellationToken);
         using var sink = new JsonLinesSink();
-        await using (var second = await OpenAsync().ConfigureAwait(false))
-            Emit(second, datasetPath, options, analysis, sink, cancellationToken);
+        try
+        {
+            if (format == null)
+                await using (var sniff = await OpenAsync().ConfigureAwait(false)) format = DatasetRecordReader.Sniff(sniff);
+            await using (var first = await OpenAsync().ConfigureAwait(false))
+                analysis = Analyze(first, format.Value, datasetPath, options, rejectedPath, cancellationToken);
+            await using (var second = await OpenAsync().ConfigureAwait(false))
+                Emit(second, datasetPath, options, analysis, sink, cancellationToken);
+        }
+        catch (Azure.RequestFailedException e) when (e.Status == 412)
+        {
+            throw Changed(new ArtifactConflictException(datasetPath, version)); // overwritten in the middle of a ranged read
+        }
 
         var splitPaths = new Dictionary<string, string>(StringComparer.Ordinal);
         if (analysis.Stats.Failure == null)
@@ -196,7 +230,13 @@ public static class DatasetPreparer
 
     /// <summary>The checks every row goes through, identical in both passes: structure, empty text, empty label,
     /// non-finite label, and (when the caller said regression) a non-numeric label.</summary>
-    private static (string Reason, string Detail)? Check(SourceRecord record, TaskKind? givenKind, out Candidate candidate, out bool labelled)
+    private static bool OutOfRange(double value, int maxIntegerDigits) =>
+        double.IsFinite(value) && Math.Abs(value) >= Math.Pow(10, maxIntegerDigits);
+
+    /// <summary>The share of numeric labels from which an unspecified kind is regression.</summary>
+    private const double RegressionShare = 0.98;
+
+    private static (string Reason, string Detail)? Check(SourceRecord record, TaskKind? givenKind, int maxIntegerDigits, out Candidate candidate, out bool labelled)
     {
         candidate = default;
         labelled = false;
@@ -210,6 +250,8 @@ public static class DatasetPreparer
         bool isNumber = (raw with { Text = label }).TryNumber(out double value);
         if (isNumber && !double.IsFinite(value)) return (RejectReason.NonFiniteLabel, $"the label '{label}' is not a finite number");
         if (givenKind == TaskKind.Regression && !isNumber) return (RejectReason.NonNumericLabel, $"regression needs a numeric label, found '{label}'");
+        if (givenKind == TaskKind.Regression && OutOfRange(value, maxIntegerDigits))
+            return (RejectReason.LabelOutOfRange, $"the label '{label}' needs more than the {maxIntegerDigits} integer digits an answer may have (MaxIntegerDigits)");
         string? textB = record.TextB?.Trim() is { Length: > 0 } b ? b : null;
         var (key, bucket, id) = Hash(text, textB);
         candidate = new Candidate(text, textB, label, isNumber, isNumber ? value : double.NaN, key, bucket, id);
@@ -249,7 +291,7 @@ public static class DatasetPreparer
         foreach (var record in DatasetRecordReader.Read(format, input))
         {
             if ((++inputRows & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
-            var rejection = Check(record, options.Kind, out var c, out bool hasLabel);
+            var rejection = Check(record, options.Kind, options.MaxIntegerDigits, out var c, out bool hasLabel);
             if (hasLabel)
             {
                 labelled++;
@@ -267,12 +309,23 @@ public static class DatasetPreparer
             if (c.IsNumber && c.Value.Equals(entry.Value)) entry.SameNumber++;
         }
 
-        // The kind: as given, or regression when every usable label is a number (docs/DATA.md).
-        TaskKind? kind = options.Kind ?? (labelled == 0 ? null : numeric == labelled ? TaskKind.Regression : TaskKind.Classification);
+        // The kind: as given, or regression when (nearly) every usable label is a number (docs/DATA.md); the few words
+        // among the numbers are then quarantined as non_numeric_label rather than turning the file into classification.
+        TaskKind? kind = options.Kind ?? (labelled == 0 ? null : numeric >= RegressionShare * labelled ? TaskKind.Regression : TaskKind.Classification);
         var kept = new List<TextEntry>(texts.Count);
         foreach (var entry in texts.Values)
         {
             var k = kind ?? TaskKind.Classification;
+            if (k == TaskKind.Regression && double.IsNaN(entry.Value))
+            {
+                Count(rejectedByReason, RejectReason.NonNumericLabel, entry.Count);
+                continue;
+            }
+            if (k == TaskKind.Regression && OutOfRange(entry.Value, options.MaxIntegerDigits))
+            {
+                Count(rejectedByReason, RejectReason.LabelOutOfRange, entry.Count);
+                continue;
+            }
             if (entry.Conflicting(k))
             {
                 int same = k == TaskKind.Regression ? entry.SameNumber : entry.SameString;
@@ -350,7 +403,7 @@ public static class DatasetPreparer
         foreach (var record in DatasetRecordReader.Read(analysis.Format, input))
         {
             if ((++n & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
-            if (Check(record, options.Kind, out var c, out _) is { } r) { sink.Rejected(new RejectedRow(source, record.Line, r.Reason, r.Detail, record.Raw)); continue; }
+            if (Check(record, options.Kind ?? analysis.Kind, options.MaxIntegerDigits, out var c, out _) is { } r) { sink.Rejected(new RejectedRow(source, record.Line, r.Reason, r.Detail, record.Raw)); continue; }
             var entry = analysis.Texts[c.Key];
             string? reason = null, detail = null;
             if (entry.FirstLine != record.Line)
@@ -449,6 +502,9 @@ public static class DatasetPreparer
             var classes = kept.Select(e => e.Label).Distinct(StringComparer.Ordinal).ToList();
             if (classes.Count < 2)
                 return $"{source}: classification needs at least two classes, but every usable row has the label '{classes[0]}'.{Summary()}";
+            if (classes.Count > options.MaxClasses)
+                return $"{source}: the labels make {classes.Count} classes, at most {options.MaxClasses} are allowed (DatasetPreparationOptions.MaxClasses): " +
+                    $"is the label column an id or free text? For numbers, say --kind regression.{Summary()}";
         }
         foreach (var split in DatasetSplit.All)
             if (splits[split].Count == 0 && (split != DatasetSplit.Validation || options.Fractions.Validation > 0))

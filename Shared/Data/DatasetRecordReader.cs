@@ -87,16 +87,21 @@ internal static class DatasetRecordReader
             if (text.ValueKind != JsonValueKind.String)
                 return SourceRecord.Rejected(line, raw, RejectReason.WrongType, $"'{textField}' must be a string, found {Kind(text)}");
 
+            if (LoneSurrogate(text, textField) is { } brokenText) return SourceRecord.Rejected(line, raw, RejectReason.MalformedJson, brokenText);
+
             string? textB = null;
             if (root.TryGetProperty("text_b", out var tb) && tb.ValueKind != JsonValueKind.Null)
             {
                 if (tb.ValueKind != JsonValueKind.String)
                     return SourceRecord.Rejected(line, raw, RejectReason.WrongType, $"'text_b' must be a string, found {Kind(tb)}");
+                if (LoneSurrogate(tb, "text_b") is { } brokenB) return SourceRecord.Rejected(line, raw, RejectReason.MalformedJson, brokenB);
                 textB = tb.GetString();
             }
 
             if (!root.TryGetProperty("label", out var label))
                 return SourceRecord.Rejected(line, raw, RejectReason.MissingField, "no 'label' field");
+            if (label.ValueKind == JsonValueKind.String && LoneSurrogate(label, "label") is { } brokenLabel)
+                return SourceRecord.Rejected(line, raw, RejectReason.MalformedJson, brokenLabel);
             RawLabel? parsed = label.ValueKind switch
             {
                 JsonValueKind.String => new RawLabel(label.GetString()!, IsNumber: false),
@@ -109,6 +114,20 @@ internal static class DatasetRecordReader
             if (parsed == null)
                 return SourceRecord.Rejected(line, raw, RejectReason.WrongType, $"'label' must be a string, number or boolean, found {Kind(label)}");
             return new SourceRecord(line, raw, text.GetString(), textB, parsed, null, null);
+        }
+    }
+
+    /// <summary>A JSON string escape such as "\ud800" parses but is no text: GetString would throw and abort the whole file.</summary>
+    private static string? LoneSurrogate(JsonElement value, string field)
+    {
+        try
+        {
+            _ = value.GetString();
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return $"'{field}' holds a lone UTF-16 surrogate escape (such as \\ud800), which is not text";
         }
     }
 

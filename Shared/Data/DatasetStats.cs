@@ -129,6 +129,8 @@ public static class RejectReason
     public const string NonNumericLabel = "non_numeric_label";
     /// <summary>NaN or infinity.</summary>
     public const string NonFiniteLabel = "non_finite_label";
+    /// <summary>Regression: a number too large to write as an answer (more integer digits than MaxIntegerDigits).</summary>
+    public const string LabelOutOfRange = "label_out_of_range";
     /// <summary>Same text (and text_b) and same label as an earlier row: the first is kept.</summary>
     public const string Duplicate = "duplicate";
     /// <summary>Same text (and text_b) with different labels: every such row is rejected.</summary>

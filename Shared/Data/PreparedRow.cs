@@ -65,6 +65,10 @@ public sealed record PreparedRow(string Id, string Text, string? TextB, string? 
         {
             throw new FormatException($"{where}: not valid JSON ({e.Message})", e);
         }
+        catch (InvalidOperationException e)
+        {
+            throw new FormatException($"{where}: a field is not valid text ({e.Message})", e);
+        }
     }
 
     public static IReadOnlyList<PreparedRow> ReadJsonl(string path)
@@ -103,8 +107,13 @@ public sealed record NumberFormat(
     public static NumberFormat Infer(IEnumerable<double> values, int maxDecimals = 3)
     {
         ArgumentNullException.ThrowIfNull(values);
+        // Decimals follow the data's scale: the cap counts from the first significant decimal of the largest value,
+        // so targets such as 0.00012 keep maxDecimals significant digits instead of all becoming 0.000.
+        var all = values as IReadOnlyCollection<double> ?? values.ToList();
+        double largest = all.Count == 0 ? 0 : all.Max(v => double.IsFinite(v) ? Math.Abs(v) : 0);
+        if (largest > 0 && largest < 1) maxDecimals += (int)-Math.Floor(Math.Log10(largest)) - 1;
         bool signed = false; double max = 0; int decimals = 0; int count = 0;
-        foreach (var v in values)
+        foreach (var v in all)
         {
             if (!double.IsFinite(v)) throw new ArgumentException("values must be finite", nameof(values));
             count++;

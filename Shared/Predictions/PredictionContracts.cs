@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -17,6 +20,9 @@ public static class PredictionSchema
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = false,
+        // Queue messages are limited to 64 KB of UTF-8: the default encoder writes every non-ASCII character as \uXXXX
+        // (up to 6 bytes for one 2-byte character). These messages never go into HTML, so keep text as text.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>A fresh request id: lower-case hex, usable as a blob path segment (BlobLayout.PredictionResult).</summary>
@@ -40,6 +46,21 @@ public sealed record PredictionRequest
     public DateTimeOffset? SentAt { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, PredictionSchema.JsonOptions);
+
+    /// <summary>
+    /// SHA-256 (lower-case hex) of what decides the answer: task, text, text_b and the two return flags. A stored reply
+    /// answers a request only when its <see cref="PredictionReply.RequestHash"/> is this value, so a client that reuses
+    /// request ids (1, 2, 3 in every session) is never answered with another text's prediction.
+    /// </summary>
+    public string ContentHash()
+    {
+        // Length-prefixed fields: no choice of texts can make two different requests serialise alike.
+        var canonical = new StringBuilder();
+        foreach (string? field in (string?[])[Task, Text, TextB])
+            canonical.Append(field == null ? "-1" : field.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(':').Append(field).Append('\n');
+        canonical.Append(ReturnProbabilities ? 'p' : '-').Append(ReturnText ? 't' : '-');
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
+    }
 }
 
 /// <summary>Which model answered: the champion pointer's identity at the time of the batch.</summary>
@@ -60,6 +81,8 @@ public sealed record PredictionReply
     public string? GeneratedText { get; init; }
     public ServedModel? Model { get; init; }
     public DateTimeOffset? ComputedAt { get; init; }
+    /// <summary>The answered request's <see cref="PredictionRequest.ContentHash"/>: what a stored reply is matched on.</summary>
+    public string? RequestHash { get; init; }
     /// <summary>Set on rejection: a <see cref="RejectionReasons"/> value.</summary>
     public string? Error { get; init; }
     public string? ErrorDetail { get; init; }
@@ -82,12 +105,20 @@ public static class RejectionReasons
     public const string UnknownTask = "unknown_task";
     public const string EmptyText = "empty_text";
     public const string TextTooLong = "text_too_long";
+    /// <summary>The model returned NaN or infinity (value or a probability): JSON has no such number, and the reply
+    /// names the field instead. Not retried (the same model gives the same output).</summary>
+    public const string NonFiniteOutput = "non_finite_output";
+    /// <summary>reply_to names a queue outside the worker's reply-queue prefix (Serving:ReplyQueuePrefix).</summary>
+    public const string ReplyToNotAllowed = "reply_to_not_allowed";
     /// <summary>Delivered more often than allowed without being answered (the worker failed on it each time).</summary>
     public const string MaxDeliveriesExceeded = "max_deliveries_exceeded";
 }
 
-/// <summary>What a storage-queue worker puts on the poison queue: the original message and why it was not answered.</summary>
-public sealed record PoisonMessage(string Reason, string Detail, string? RequestId, long DequeueCount, string Original, DateTimeOffset RejectedAt)
+/// <summary>What a storage-queue worker puts on the poison queue: the original message and why it was not answered.
+/// When the original does not fit a queue message beside the rest, <see cref="Original"/> holds its beginning and
+/// <see cref="OriginalPath"/> names the blob (BlobLayout.PoisonedBody) that holds it whole.</summary>
+public sealed record PoisonMessage(string Reason, string Detail, string? RequestId, long DequeueCount, string Original, DateTimeOffset RejectedAt,
+    string? OriginalPath = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this, PredictionSchema.JsonOptions);
 

@@ -39,12 +39,25 @@ public sealed class PredictionRequestParser(IReadOnlySet<string> servedTasks, in
                     return Reject(RejectionReasons.WrongSchemaVersion, "schema_version is missing or not an integer", id, replyTo);
                 if (version != PredictionSchema.Version)
                     return Reject(RejectionReasons.WrongSchemaVersion, $"schema_version {version} is not the supported {PredictionSchema.Version}", id, replyTo);
+                // The serializer would read a null into these non-nullable strings and a lone surrogate escape
+                // ("\ud800") would throw InvalidOperationException from GetString: both are bad input, named here.
+                foreach (string name in RequiredStrings)
+                    if (doc.RootElement.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Null)
+                        return Reject(RejectionReasons.MalformedJson, $"field '{name}' is null; it must be a string", id, replyTo);
+                foreach (string name in StringFields)
+                    if (doc.RootElement.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && !IsWellFormed(p))
+                        return Reject(RejectionReasons.MalformedJson, $"field '{name}' holds a lone UTF-16 surrogate escape (such as \\ud800), which is not text", id, replyTo);
             }
             request = JsonSerializer.Deserialize<PredictionRequest>(bytes.Span, PredictionSchema.JsonOptions);
         }
         catch (JsonException e)
         {
             // 'required' members missing also land here; name them rather than the parser position.
+            return Reject(RejectionReasons.MalformedJson, Trim(e.Message), id, replyTo);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The reader's other refusals of malformed text (never a reason to stop the worker).
             return Reject(RejectionReasons.MalformedJson, Trim(e.Message), id, replyTo);
         }
         if (request == null) return Reject(RejectionReasons.MalformedJson, "the body is JSON null", id, replyTo);
@@ -71,8 +84,25 @@ public sealed class PredictionRequestParser(IReadOnlySet<string> servedTasks, in
     private static ParsedRequest Reject(string reason, string detail, string? id, string? replyTo) =>
         new(null, reason, detail, IsValidRequestId(id) ? id : null, replyTo);
 
+    private static readonly string[] RequiredStrings = ["request_id", "task", "text"];
+    private static readonly string[] StringFields = ["request_id", "task", "text", "text_b", "reply_to"];
+
     private static string? StringProperty(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+        root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && IsWellFormed(p) ? p.GetString() : null;
+
+    /// <summary>False for a JSON string that is not valid UTF-16 once unescaped (a lone surrogate escape).</summary>
+    public static bool IsWellFormed(JsonElement s)
+    {
+        try
+        {
+            _ = s.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     private static bool LooksLikeJson(ReadOnlySpan<byte> span)
     {

@@ -86,6 +86,28 @@ public sealed class BlobArtifactStore : IArtifactStore
         }
     }
 
+    public async Task<PinnedRead?> OpenReadPinnedAsync(string path, string? ifMatch, CancellationToken cancellationToken = default)
+    {
+        var blob = await BlobAsync(path, create: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var properties = await blob.GetPropertiesAsync(ifMatch == null ? null : new BlobRequestConditions { IfMatch = new ETag(ifMatch) }, cancellationToken).ConfigureAwait(false);
+            var version = properties.Value.ETag;
+            // Every range read carries If-Match: an overwrite mid-read fails the read instead of splicing versions.
+            var stream = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { Conditions = new BlobRequestConditions { IfMatch = version } },
+                cancellationToken).ConfigureAwait(false);
+            return new PinnedRead(stream, version.ToString());
+        }
+        catch (RequestFailedException e) when (e.Status == 404 && ifMatch == null)
+        {
+            return null;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            throw new ArtifactConflictException(path, ifMatch);
+        }
+    }
+
     public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
     {
         var blob = await BlobAsync(path, create: false, cancellationToken).ConfigureAwait(false);

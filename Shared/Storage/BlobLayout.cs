@@ -46,6 +46,8 @@ public static class BlobLayout
     /// <summary>An image or other file of the report, beside index.html (the Markdown report links them relatively).</summary>
     public static string ReportAsset(string task, string runId, string fileName) => Combine(Report(task, runId), "images", Segment(fileName, nameof(fileName)));
     public static string Champion(string task) => Combine(ModelsContainer, Segment(task, nameof(task)), "champion.json");
+    /// <summary>The whole body of a poisoned request too large to travel inside its poison message (the message names this path).</summary>
+    public static string PoisonedBody(string task, string messageId) => Combine(PredictionsContainer, Segment(task, nameof(task)), "poison", Segment(messageId, nameof(messageId)) + ".txt");
     public static string PredictionResult(string task, string requestId) => Combine(PredictionsContainer, Segment(task, nameof(task)), Segment(requestId, nameof(requestId)) + ".json");
 
     public static string Combine(params string[] parts) =>

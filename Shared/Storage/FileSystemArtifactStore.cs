@@ -68,6 +68,24 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         return new StoredArtifact(BinaryData.FromBytes(bytes), ETagOf(bytes));
     }
 
+    public async Task<PinnedRead?> OpenReadPinnedAsync(string path, string? ifMatch, CancellationToken cancellationToken = default)
+    {
+        string target = LocalPath(path);
+        try
+        {
+            string version;
+            await using (var hashing = new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+                version = "\"" + Convert.ToHexString(await SHA256.HashDataAsync(hashing, cancellationToken).ConfigureAwait(false))[..32] + "\"";
+            if (ifMatch != null && version != ifMatch) throw new ArtifactConflictException(path, ifMatch);
+            return new PinnedRead(new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan), version);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            if (ifMatch != null) throw new ArtifactConflictException(path, ifMatch);
+            return null;
+        }
+    }
+
     public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken = default)
     {
         string target = LocalPath(path);

@@ -3,6 +3,12 @@ namespace PredGen.Shared.Storage;
 /// <summary>An artifact as stored: its bytes and the version tag to use for a conditional overwrite.</summary>
 public sealed record StoredArtifact(BinaryData Content, string ETag);
 
+/// <summary>An artifact opened for reading and the version (ETag) the stream reads.</summary>
+public sealed record PinnedRead(Stream Stream, string ETag) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Stream.DisposeAsync();
+}
+
 /// <summary>The optimistic-concurrency check failed: someone else changed the artifact since it was read.</summary>
 public sealed class ArtifactConflictException(string path, string? expectedETag)
     : Exception($"'{path}' changed since it was read (expected version {expectedETag ?? "<absent>"}); re-read and retry.")
@@ -41,6 +47,16 @@ public interface IArtifactStore
     }
 
     /// <summary>Paths under a prefix (recursive), in ordinal order.</summary>
+    /// <summary>Like <see cref="OpenReadAsync"/>, with the version read; with <paramref name="ifMatch"/>, that version only
+    /// (another one, or none, throws <see cref="ArtifactConflictException"/>). A reader that reads an artifact twice pins
+    /// the second read to the first's ETag, so an overwrite in between cannot mix two versions.</summary>
+    async Task<PinnedRead?> OpenReadPinnedAsync(string path, string? ifMatch, CancellationToken cancellationToken = default)
+    {
+        var artifact = await ReadAsync(path, cancellationToken).ConfigureAwait(false);
+        if (ifMatch != null && artifact?.ETag != ifMatch) throw new ArtifactConflictException(path, ifMatch);
+        return artifact == null ? null : new PinnedRead(artifact.Content.ToStream(), artifact.ETag);
+    }
+
     Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default);
 
     Task DeleteAsync(string path, CancellationToken cancellationToken = default);

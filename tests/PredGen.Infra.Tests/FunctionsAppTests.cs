@@ -44,8 +44,7 @@ public sealed partial class FunctionsAppTests
         string? container = (string?)template["outputs"]!["PREDGEN_DATASETS_CONTAINER"]!["value"];
 
         Assert.Equal(BlobLayout.DatasetsContainer, container);
-        if (triggers.Count == 0) return; // the Functions app has no blob trigger yet: nothing for Event Grid to feed
-        var trigger = Assert.Single(triggers);
+        var trigger = Assert.Single(triggers); // DatasetTrigger: none would leave the subscription feeding nothing
         Assert.Equal(trigger.Function, target);
         Assert.Contains("BlobTriggerSource.EventGrid", trigger.Arguments, StringComparison.Ordinal);
         Assert.Matches(@"^\s*(BlobLayout\.DatasetsContainer\s*\+\s*""/|""datasets/)", trigger.Arguments);

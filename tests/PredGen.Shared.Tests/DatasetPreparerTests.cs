@@ -163,6 +163,27 @@ public sealed class DatasetPreparerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lone_surrogate_escape_quarantines_its_row_naming_the_field_and_the_rest_of_the_file_is_prepared()
+    {
+        var lines = Enumerable.Range(0, 200).Select(i => Json(Review(i), i % 2 == 0 ? "pos" : "neg")).ToList();
+        lines[4] = "{\"text\": \"broken \\ud800 half\", \"label\": \"pos\"}";
+        lines[9] = "{\"text\": \"fine\", \"text_b\": \"\\udc01\", \"label\": \"neg\"}";
+        lines[14] = "{\"text\": \"fine too\", \"label\": \"\\ud83d\"}";
+        string path = await UploadAsync("surrogates.jsonl", string.Join("\n", lines) + "\n");
+
+        var prepared = await DatasetPreparer.PrepareAsync(_store, "reviews", "r1", path);
+
+        var rejected = await RejectedAsync("r1");
+        Assert.Equal([5L, 10L, 15L], rejected.Select(r => r.Line));
+        Assert.All(rejected, r => Assert.Equal(RejectReason.MalformedJson, r.Reason));
+        Assert.Equal(["text", "text_b", "label"], rejected.Select(r => r.Detail.Split('\'')[1]));
+        Assert.All(rejected, r => Assert.Contains("surrogate", r.Detail, StringComparison.Ordinal));
+        Assert.Equal(lines[4], rejected[0].Raw);
+        Assert.Equal(200, await PreparedCountAsync("r1") + rejected.Count); // nothing lost
+        Assert.Equal(197, prepared.TrainRows + prepared.ValidationRows + prepared.TestRows);
+    }
+
+    [Fact]
     public async Task A_file_with_a_single_class_fails_naming_the_file_and_the_class_and_loses_no_row()
     {
         var lines = Enumerable.Range(0, 40).Select(i => Json(Review(i), "positive")).Append("{broken").ToList();
@@ -301,6 +322,65 @@ public sealed class DatasetPreparerTests : IDisposable
         Assert.Contains(4.5, values);
         var train = output.Stats.Splits[DatasetSplit.Train].Values!;
         Assert.InRange(train.Mean, train.Min, train.Max);
+    }
+
+    [Fact]
+    public void One_word_label_among_hundreds_of_numbers_is_quarantined_and_the_file_stays_a_regression_task()
+    {
+        var lines = Enumerable.Range(0, 300).Select(i => Json(Review(i), Math.Round(i * 0.1, 1))).ToList();
+        lines.Insert(41, Json("a row someone forgot to score", "n/a")); // line 42
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "scores.jsonl");
+
+        Assert.Equal(TaskKind.Regression, output.Stats.Kind);
+        var odd = Assert.Single(output.Rejected);
+        Assert.Equal((42L, RejectReason.NonNumericLabel), (odd.Line, odd.Reason));
+        Assert.Contains("'n/a'", odd.Detail, StringComparison.Ordinal);
+        Assert.Equal(300, output.Stats.PreparedRows);
+        Assert.Equal(1, output.Stats.RejectedByReason[RejectReason.NonNumericLabel]);
+    }
+
+    [Fact]
+    public void A_label_column_of_distinct_ids_is_rejected_for_too_many_classes_naming_the_count_and_losing_no_row()
+    {
+        var lines = Enumerable.Range(0, 400).Select(i => Json(Review(i), $"user-{i:D4}")).ToList();
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "ids.jsonl");
+
+        Assert.NotNull(output.Stats.Failure);
+        Assert.Contains("400 classes", output.Stats.Failure, StringComparison.Ordinal);
+        Assert.Contains($"at most {new DatasetPreparationOptions().MaxClasses}", output.Stats.Failure, StringComparison.Ordinal);
+        Assert.Contains("MaxClasses", output.Stats.Failure, StringComparison.Ordinal);
+        Assert.Equal((400, 0, 400), (output.Stats.InputRows, output.Stats.PreparedRows, output.Stats.UnsplitRows)); // nothing lost: all unsplit
+    }
+
+    [Fact]
+    public void A_numeric_outlier_too_long_to_write_is_quarantined_naming_the_limit_and_the_rest_keeps_a_short_format()
+    {
+        var lines = Enumerable.Range(0, 200).Select(i => Json(Review(i), i % 20)).ToList();
+        lines.Insert(99, Json("a typo in the spreadsheet", 1e300)); // line 100
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "outlier.jsonl");
+
+        Assert.Equal(TaskKind.Regression, output.Stats.Kind);
+        var odd = Assert.Single(output.Rejected);
+        Assert.Equal((100L, RejectReason.LabelOutOfRange), (odd.Line, odd.Reason));
+        Assert.Contains("9 integer digits", odd.Detail, StringComparison.Ordinal);
+        Assert.Equal(new NumberFormat(HasSign: false, IntegerDigits: 2, Decimals: 0), output.Stats.NumberFormat);
+    }
+
+    [Fact]
+    public void Very_small_targets_get_decimals_from_their_scale_and_keep_their_significant_digits()
+    {
+        var lines = Enumerable.Range(1, 200).Select(i => Json(Review(i), Math.Round(i * 0.00001234, 8))).ToList();
+
+        var output = DatasetPreparer.Prepare(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines))), "small.jsonl");
+
+        var format = output.Stats.NumberFormat!;
+        Assert.Empty(output.Rejected);
+        Assert.Equal(5, format.Decimals); // the largest is 0.002468: two leading zeros, then three significant decimals
+        Assert.Equal("0.00012", format.Format(0.0001234));
+        Assert.NotEqual(format.Format(0.0001234), format.Format(0.0002468));
     }
 
     [Fact]

@@ -8,7 +8,8 @@ namespace PredGen.Cli.Serving;
 /// <summary>
 /// Follows <c>models/{task}/champion.json</c>: checks its ETag every <see cref="ServingOptions.ChampionPollSeconds"/>,
 /// and when the pointer names another model, downloads that model folder, loads it off the inference thread and
-/// publishes it. A broken pointer or model is logged and the current model keeps serving.
+/// publishes it. A broken pointer or a model that fails to load is reported once per ETag of the pointer (not tried
+/// again until champion.json changes; the loader disposes what it had loaded) and the current model keeps serving.
 /// </summary>
 public sealed partial class ChampionWatcher(
     IArtifactStore store, IPredictionEngineLoader loader, ServingModelSlot slot, ServingOptions options, ServingMetrics metrics,
@@ -16,6 +17,7 @@ public sealed partial class ChampionWatcher(
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private string? _seenETag;
+    private Exception? _reported; // a load failure CheckOnceAsync has logged itself (with the pointer and ETag)
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -34,7 +36,7 @@ public sealed partial class ChampionWatcher(
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                LogCheckFailed(logger, e, options.Task);
+                if (!ReferenceEquals(e, _reported)) LogCheckFailed(logger, e, options.Task);
             }
             try
             {
@@ -57,16 +59,43 @@ public sealed partial class ChampionWatcher(
             return false;
         }
         if (artifact.ETag == _seenETag) return false;
-        var pointer = ChampionPointer.Parse(artifact.Content.ToString());
+        ChampionPointer pointer;
+        try
+        {
+            pointer = ChampionPointer.Parse(artifact.Content.ToString());
+        }
+        catch
+        {
+            // A broken pointer stays broken until rewritten (a new ETag): report it once, not every poll.
+            _seenETag = artifact.ETag;
+            metrics.RecordModelLoadFailure();
+            throw;
+        }
         var current = slot.PublishedPointer;
         if (current != null && current.ModelPath == pointer.ModelPath && current.RunId == pointer.RunId && current.JobId == pointer.JobId)
         {
             _seenETag = artifact.ETag;
             return false;
         }
+        // A failed download (storage) is transient and is tried again at the next poll.
         string directory = await LocalModelDirectoryAsync(pointer, cancellationToken).ConfigureAwait(false);
         var started = _time.GetTimestamp();
-        var engine = await Task.Run(() => loader.Load(directory, pointer), cancellationToken).ConfigureAwait(false);
+        IPredictionEngine engine;
+        try
+        {
+            // The loader disposes what it loaded before failing (TrainedModel.Load / ModelDirectory.Load).
+            engine = await Task.Run(() => loader.Load(directory, pointer), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A model folder that does not load will not load at the next poll either: loading it again every poll
+            // would cost a whole model's load each time. Tried once per ETag of the pointer, reported once.
+            _seenETag = artifact.ETag;
+            metrics.RecordModelLoadFailure();
+            LogLoadFailed(logger, e, options.Task, pointer.RunId, pointer.JobId, pointer.ModelPath, artifact.ETag);
+            _reported = e;
+            throw;
+        }
         slot.Publish(new LoadedModel(engine, pointer));
         _seenETag = artifact.ETag;
         metrics.RecordReload();
@@ -98,6 +127,9 @@ public sealed partial class ChampionWatcher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving task {Task}: loaded champion run {RunId} job {JobId} ({Method}) in {Milliseconds:F0} ms")]
     private static partial void LogLoaded(ILogger logger, string task, string runId, string jobId, string method, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Serving task {Task}: champion run {RunId} job {JobId} ({ModelPath}) failed to load; not tried again until champion.json changes (ETag {ETag}); the current model keeps serving")]
+    private static partial void LogLoadFailed(ILogger logger, Exception error, string task, string runId, string jobId, string modelPath, string eTag);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Serving task {Task}: no champion yet at {Path}; requests wait in the queue")]
     private static partial void LogNoChampion(ILogger logger, string task, string path);

@@ -165,6 +165,8 @@ public sealed partial class ServiceBusPredictionWorker(
             AutoCompleteMessages = false,
             MaxConcurrentCalls = options.EffectiveMaxInFlight,
             PrefetchCount = options.MaxBatchSize * 2,
+            // The lock is renewed while a request waits for its batch, up to the batch timeout (then it fails and is redelivered).
+            MaxAutoLockRenewalDuration = TimeSpan.FromSeconds(Math.Max(300, options.BatchTimeoutSeconds + 60)),
         });
         await using (processor.ConfigureAwait(false))
         {

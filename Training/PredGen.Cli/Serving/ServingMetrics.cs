@@ -16,10 +16,11 @@ public sealed class ServingMetrics : IDisposable
     private readonly Counter<long> _inferences;
     private readonly Counter<long> _reloads;
     private readonly Counter<long> _failures;
+    private readonly Counter<long> _loadFailures;
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _latency;
     private readonly Histogram<double> _batchCompute;
-    private long _replied, _cached, _rejected, _inferred, _batches, _reloaded, _failed;
+    private long _replied, _cached, _rejected, _inferred, _batches, _reloaded, _failed, _loadFailed;
 
     public ServingMetrics(IMeterFactory? meterFactory = null)
     {
@@ -28,6 +29,7 @@ public sealed class ServingMetrics : IDisposable
         _deadLetters = _meter.CreateCounter<long>("predgen.serving.dead_letters", "{message}", "Messages dead-lettered or sent to the poison queue, by reason");
         _inferences = _meter.CreateCounter<long>("predgen.serving.inferences", "{row}", "Rows the model computed");
         _reloads = _meter.CreateCounter<long>("predgen.serving.model_reloads", "{model}", "Champion models loaded");
+        _loadFailures = _meter.CreateCounter<long>("predgen.serving.model_load_failures", "{model}", "Champions that could not be loaded (each ETag of the pointer once)");
         _failures = _meter.CreateCounter<long>("predgen.serving.failures", "{message}", "Messages that failed transiently and will be redelivered");
         _batchSize = _meter.CreateHistogram<int>("predgen.serving.batch_size", "{request}", "Requests per model batch");
         _latency = _meter.CreateHistogram<double>("predgen.serving.latency", "ms", "From receiving a request to its reply being sent");
@@ -41,6 +43,7 @@ public sealed class ServingMetrics : IDisposable
     public long Batches => Interlocked.Read(ref _batches);
     public long Reloads => Interlocked.Read(ref _reloaded);
     public long Failures => Interlocked.Read(ref _failed);
+    public long ModelLoadFailures => Interlocked.Read(ref _loadFailed);
 
     public void RecordReply(bool fromCache, double latencyMs)
     {
@@ -69,6 +72,8 @@ public sealed class ServingMetrics : IDisposable
     }
 
     public void RecordReload() { Interlocked.Increment(ref _reloaded); _reloads.Add(1); }
+
+    public void RecordModelLoadFailure() { Interlocked.Increment(ref _loadFailed); _loadFailures.Add(1); }
 
     public void Dispose() => _meter.Dispose();
 }

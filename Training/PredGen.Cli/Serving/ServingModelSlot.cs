@@ -21,6 +21,8 @@ public sealed class ServingModelSlot : IDisposable
     private LoadedModel? _inUse;
     private readonly List<LoadedModel> _retired = [];
     private readonly Lock _gate = new();
+    private bool _batchRunning;
+    private bool _disposed;
 
     /// <summary>The pointer of the most recently published model (what the watcher compares against).</summary>
     public ChampionPointer? PublishedPointer => Volatile.Read(ref _published)?.Champion;
@@ -40,16 +42,19 @@ public sealed class ServingModelSlot : IDisposable
         _firstModel.TrySetResult();
     }
 
-    /// <summary>Called by the inference thread before each batch: switches to the newest model, disposing replaced ones.</summary>
+    /// <summary>Called by the inference thread before each batch: switches to the newest model, disposing replaced ones.
+    /// Pair with <see cref="ReleaseBatch"/> when the batch is done.</summary>
     public LoadedModel AcquireForBatch()
     {
         List<LoadedModel> dispose;
         LoadedModel current;
         lock (_gate)
         {
-            current = _published ?? throw new InvalidOperationException("no model has been published yet");
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            current = _published ?? throw new InvalidOperationException("no model has been published yet: no champion is loaded");
             if (_inUse != null && !ReferenceEquals(_inUse, current)) _retired.Add(_inUse);
             _inUse = current;
+            _batchRunning = true;
             dispose = [.. _retired];
             _retired.Clear();
         }
@@ -57,16 +62,38 @@ public sealed class ServingModelSlot : IDisposable
         return current;
     }
 
+    /// <summary>Called by the inference thread after each batch; disposes the model now if the slot was disposed while the
+    /// batch ran (shutdown gave up waiting for it).</summary>
+    public void ReleaseBatch()
+    {
+        LoadedModel? dispose = null;
+        lock (_gate)
+        {
+            _batchRunning = false;
+            if (_disposed && _inUse != null)
+            {
+                dispose = _inUse;
+                _inUse = null;
+            }
+        }
+        dispose?.Engine.Dispose();
+    }
+
     public void Dispose()
     {
         lock (_gate)
         {
+            if (_disposed) return;
+            _disposed = true;
             var all = new HashSet<LoadedModel>(_retired, ReferenceEqualityComparer.Instance);
             if (_published != null) all.Add(_published);
             if (_inUse != null) all.Add(_inUse);
+            // A batch still running keeps its model: ReleaseBatch disposes it when the batch ends.
+            if (_batchRunning && _inUse != null) all.Remove(_inUse);
+            else _inUse = null;
             foreach (var m in all) m.Engine.Dispose();
             _retired.Clear();
-            _published = _inUse = null;
+            _published = null;
         }
     }
 }

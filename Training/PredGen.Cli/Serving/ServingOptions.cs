@@ -18,6 +18,10 @@ public sealed record ServingOptions
     /// <summary>Where replies go when a request names none (storage queues) or has no ReplyTo (Service Bus, session-enabled).</summary>
     public string RepliesQueue { get; init; } = "prediction-replies";
 
+    /// <summary>Storage queues: a request's reply_to must start with this (the prefix StorageQueuePredictionClient
+    /// names its reply queues with), so a sender cannot make the worker write into any other queue of the account.</summary>
+    public string ReplyQueuePrefix { get; init; } = "prediction-replies-";
+
     /// <summary>Storage queues: where unanswerable messages go, with their reason. Default: {RequestQueue}-poison.</summary>
     public string? PoisonQueue { get; init; }
 
@@ -37,7 +41,17 @@ public sealed record ServingOptions
     /// <summary>Storage queues: deliveries before a message goes to the poison queue (Service Bus: the queue's MaxDeliveryCount).</summary>
     public int MaxDequeueCount { get; init; } = 5;
 
+    /// <summary>Storage queues: how long a received request stays hidden; renewed every half of it while the request is
+    /// being answered, so a slow batch is not redelivered to another worker.</summary>
     public int VisibilityTimeoutSeconds { get; init; } = 60;
+
+    /// <summary>The longest a request waits for its batch; past it the request fails as transient (redelivered, and
+    /// poisoned after MaxDequeueCount), so a hung model cannot hold messages for ever.</summary>
+    public double BatchTimeoutSeconds { get; init; } = 120;
+
+    /// <summary>How long stopping waits for a running batch; a batch still running then finishes alone, and its model
+    /// is disposed when it does (never under it).</summary>
+    public double ShutdownTimeoutSeconds { get; init; } = 30;
 
     /// <summary>Storage queues: after a transient failure the message reappears after this many seconds times its dequeue count (at most 30 s).</summary>
     public double RetryBackoffSeconds { get; init; } = 2;

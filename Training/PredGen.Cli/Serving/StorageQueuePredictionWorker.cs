@@ -4,8 +4,10 @@ using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using PredGen.Shared.Predictions;
+using PredGen.Shared.Storage;
 
 namespace PredGen.Cli.Serving;
 
@@ -17,13 +19,19 @@ namespace PredGen.Cli.Serving;
 /// </summary>
 public sealed partial class StorageQueuePredictionWorker(
     QueueServiceClient queues, ServingOptions options, PredictionProcessor processor, ServingModelSlot slot, ServingMetrics metrics,
-    ILogger<StorageQueuePredictionWorker> logger, TimeProvider? timeProvider = null) : BackgroundService
+    IArtifactStore store, PredictionRequestParser parser, ILogger<StorageQueuePredictionWorker> logger, TimeProvider? timeProvider = null) : BackgroundService
 {
+    /// <summary>UTF-8 bytes a poison message may take: the queue's 64 KiB message limit less room for the service's own
+    /// escaping of XML characters.</summary>
+    internal const int MaxPoisonMessageBytes = 56 * 1024;
+    private const int PoisonPreviewCharacters = 2048;
+
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly QueueClient _requests = queues.GetQueueClient(options.RequestsQueue);
     private readonly QueueClient _poison = queues.GetQueueClient(options.PoisonQueueName);
     private readonly ConcurrentDictionary<string, QueueClient> _replyQueues = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _handlers = new();
+    private readonly ConcurrentDictionary<string, string> _lastFailure = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -84,23 +92,47 @@ public sealed partial class StorageQueuePredictionWorker(
     internal async Task HandleAsync(QueueMessage message, CancellationToken stoppingToken)
     {
         long started = Stopwatch.GetTimestamp();
+        await using var lease = new MessageLease(_requests, message, TimeSpan.FromSeconds(Math.Max(1, options.VisibilityTimeoutSeconds)), _time);
         try
         {
             if (message.DequeueCount > options.MaxDequeueCount)
             {
-                await PoisonAsync(message, RejectionReasons.MaxDeliveriesExceeded,
-                    $"delivered {message.DequeueCount} times, the limit is {options.MaxDequeueCount}", null).ConfigureAwait(false);
+                _lastFailure.TryRemove(message.MessageId, out string? last);
+                string detail = $"delivered {message.DequeueCount} times, the limit is {options.MaxDequeueCount}" + (last == null ? "" : "; the last failure: " + last);
+                // The client still hears why, when its request id and reply queue can be read.
+                var readable = parser.Parse(message.Body);
+                if (readable.RequestId != null)
+                {
+                    await TrySendReplyAsync(readable.ReplyTo, new PredictionReply
+                    {
+                        RequestId = readable.RequestId, Task = readable.Request?.Task, Error = RejectionReasons.MaxDeliveriesExceeded,
+                        ErrorDetail = detail, ComputedAt = _time.GetUtcNow(),
+                    }).ConfigureAwait(false);
+                }
+                await PoisonAsync(lease, RejectionReasons.MaxDeliveriesExceeded, detail, readable.RequestId).ConfigureAwait(false);
                 return;
             }
+            var addressed = parser.Parse(message.Body);
+            if (addressed.ReplyTo != null && !IsAllowedReplyQueue(addressed.ReplyTo))
+            {
+                await PoisonAsync(lease, RejectionReasons.ReplyToNotAllowed,
+                    $"reply_to '{Trim(addressed.ReplyTo)}' is not a reply queue: it must be a queue name starting with '{options.ReplyQueuePrefix}' (Serving:ReplyQueuePrefix)",
+                    addressed.RequestId).ConfigureAwait(false);
+                return;
+            }
+            // Kept hidden while it is being answered: a batch slower than the visibility timeout must not reappear
+            // to another worker (a duplicate computation and a duplicate reply).
+            lease.StartRenewing();
             var outcome = await processor.ProcessAsync(message.Body, stoppingToken).ConfigureAwait(false);
             if (outcome.IsRejected)
             {
                 if (outcome.Reply != null) await TrySendReplyAsync(outcome.ReplyTo, outcome.Reply).ConfigureAwait(false);
-                await PoisonAsync(message, outcome.RejectionReason!, outcome.RejectionDetail ?? "", outcome.Reply?.RequestId).ConfigureAwait(false);
+                await PoisonAsync(lease, outcome.RejectionReason!, outcome.RejectionDetail ?? "", outcome.Reply?.RequestId).ConfigureAwait(false);
                 return;
             }
             await TrySendReplyAsync(outcome.ReplyTo, outcome.Reply!).ConfigureAwait(false);
-            await _requests.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
+            await lease.DeleteAsync().ConfigureAwait(false);
+            _lastFailure.TryRemove(message.MessageId, out _);
             metrics.RecordReply(outcome.FromCache, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -113,23 +145,64 @@ public sealed partial class StorageQueuePredictionWorker(
         {
             metrics.RecordFailure();
             LogHandlingFailed(logger, e, message.MessageId, message.DequeueCount);
-            await TryBackOffAsync(message).ConfigureAwait(false);
+            RememberFailure(message.MessageId, e);
+            var delay = TimeSpan.FromSeconds(Math.Min(30, options.RetryBackoffSeconds * message.DequeueCount));
+            await lease.TryReleaseAfterAsync(delay).ConfigureAwait(false);
         }
     }
 
-    private async Task PoisonAsync(QueueMessage message, string reason, string detail, string? requestId)
+    /// <summary>Why a message last failed here, for the poison record of its last delivery (bounded: a message another
+    /// worker settles is forgotten when the map fills).</summary>
+    private void RememberFailure(string messageId, Exception e)
     {
-        var poison = new PoisonMessage(reason, detail, requestId, message.DequeueCount, message.Body.ToString(), _time.GetUtcNow());
-        await _poison.SendMessageAsync(poison.ToJson(), CancellationToken.None).ConfigureAwait(false);
-        await _requests.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
+        if (_lastFailure.Count >= 4096) _lastFailure.Clear();
+        _lastFailure[messageId] = $"{e.GetType().Name}: {e.Message}";
+    }
+
+    private async Task PoisonAsync(MessageLease lease, string reason, string detail, string? requestId)
+    {
+        var message = lease.Message;
+        string original = message.Body.ToString();
+        var poison = new PoisonMessage(reason, detail, requestId, message.DequeueCount, original, _time.GetUtcNow());
+        string json = poison.ToJson();
+        if (Encoding.UTF8.GetByteCount(json) > MaxPoisonMessageBytes)
+        {
+            // Too large to travel whole (a send would fail and the message would be retried forever): keep the body
+            // in a blob first, then send its beginning and the blob's path.
+            string path = BlobLayout.PoisonedBody(options.Task, message.MessageId);
+            await store.WriteTextAsync(path, original, CancellationToken.None).ConfigureAwait(false);
+            json = (poison with { Original = original[..PreviewLength(original)], OriginalPath = path }).ToJson();
+        }
+        await _poison.SendMessageAsync(json, CancellationToken.None).ConfigureAwait(false);
+        await lease.DeleteAsync().ConfigureAwait(false);
         metrics.RecordRejection(reason);
         LogPoisoned(logger, message.MessageId, reason, detail);
     }
 
-    private async Task TrySendReplyAsync(string? replyTo, PredictionReply reply)
+    private static int PreviewLength(string s)
     {
-        string queueName = IsQueueName(replyTo) ? replyTo! : options.RepliesQueue;
-        var queue = _replyQueues.GetOrAdd(queueName, queues.GetQueueClient);
+        int n = Math.Min(s.Length, PoisonPreviewCharacters);
+        return n > 0 && n < s.Length && char.IsHighSurrogate(s[n - 1]) ? n - 1 : n; // never split a surrogate pair
+    }
+
+    internal bool IsAllowedReplyQueue(string name) =>
+        IsQueueName(name) && (name == options.RepliesQueue || name.StartsWith(options.ReplyQueuePrefix, StringComparison.Ordinal));
+
+    private static string Trim(string s) => s.Length <= 80 ? s : s[..80] + "…";
+
+    /// <summary>Reply queue clients kept at most (each client's own reply queue: a bounded cache, not one per name ever seen).</summary>
+    internal const int MaxCachedReplyQueues = 256;
+
+    internal int CachedReplyQueues => _replyQueues.Count;
+
+    internal async Task TrySendReplyAsync(string? replyTo, PredictionReply reply)
+    {
+        string queueName = replyTo != null && IsAllowedReplyQueue(replyTo) ? replyTo : options.RepliesQueue;
+        if (!_replyQueues.TryGetValue(queueName, out var queue))
+        {
+            if (_replyQueues.Count >= MaxCachedReplyQueues) _replyQueues.Clear(); // clients are cheap to recreate
+            queue = _replyQueues.GetOrAdd(queueName, queues.GetQueueClient);
+        }
         try
         {
             await queue.SendMessageAsync(reply.ToJson(), CancellationToken.None).ConfigureAwait(false);
@@ -138,19 +211,6 @@ public sealed partial class StorageQueuePredictionWorker(
         {
             // The client is gone (its reply queue with it); the reply stays in its result blob.
             LogReplyQueueMissing(logger, queueName, reply.RequestId);
-        }
-    }
-
-    private async Task TryBackOffAsync(QueueMessage message)
-    {
-        try
-        {
-            var delay = TimeSpan.FromSeconds(Math.Min(30, options.RetryBackoffSeconds * message.DequeueCount));
-            await _requests.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: delay, cancellationToken: CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (RequestFailedException)
-        {
-            // the visibility timeout brings it back anyway
         }
     }
 

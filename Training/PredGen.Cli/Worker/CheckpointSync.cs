@@ -40,6 +40,7 @@ public sealed class CheckpointSync(IArtifactStore store, string localDirectory, 
         string commit = Path.Combine(localDirectory, commitFile);
         if (!File.Exists(commit)) return;
         var snapshot = new List<(string Relative, byte[] Bytes)>();
+        (long, DateTime) pending;
         try
         {
             var commitStamp = Stamp(commit);
@@ -51,17 +52,20 @@ public sealed class CheckpointSync(IArtifactStore store, string localDirectory, 
             foreach (var file in files)
                 snapshot.Add((Path.GetRelativePath(localDirectory, file).Replace('\\', '/'), await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false)));
             if (files.Any(f => !File.Exists(f) || Stamp(f) != before[f])) return; // changed while read: next round
-            _committed = commitStamp;
+            pending = commitStamp;
         }
         catch (IOException)
         {
             return; // replaced while read: next round
         }
 
-        string name = (++_sequence).ToString("D6", CultureInfo.InvariantCulture);
+        string name = (_sequence + 1).ToString("D6", CultureInfo.InvariantCulture);
         foreach (var (relative, bytes) in snapshot)
             await store.WriteAsync(BlobLayout.Combine(prefix, name, relative), BinaryData.FromBytes(bytes), cancellationToken).ConfigureAwait(false);
         await store.WriteTextAsync(BlobLayout.Combine(prefix, PointerFile), JsonSerializer.Serialize(new { snapshot = name }), cancellationToken).ConfigureAwait(false);
+        // Committed only once uploaded: a failed upload is taken again at the next round, not skipped as done.
+        _committed = pending;
+        _sequence++;
         string? previous = _current;
         _current = name;
         SnapshotsUploaded++;
@@ -70,19 +74,38 @@ public sealed class CheckpointSync(IArtifactStore store, string localDirectory, 
                 await store.DeleteAsync(old, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Uploads a snapshot every <paramref name="interval"/> when there is a new one, until cancelled.</summary>
+    /// <summary>Uploads that failed (storage errors); each is retried at a later round.</summary>
+    public int FailedUploads { get; private set; }
+
+    /// <summary>The last upload error, for the job's log; null once an upload succeeds again.</summary>
+    public Exception? LastError { get; private set; }
+
+    /// <summary>Uploads a snapshot every <paramref name="interval"/> when there is a new one, until cancelled. A storage
+    /// error (a throttled or unavailable account, a timeout) never stops mirroring for the rest of the run: the round
+    /// is retried after a backoff of up to eight intervals, and training is never failed by it.</summary>
     public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)
     {
+        var wait = interval;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
                 await UploadChangesAsync(cancellationToken).ConfigureAwait(false);
+                LastError = null;
+                wait = interval;
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+#pragma warning disable CA1031 // any storage failure: retried at the next round (the checkpoint stays on local disk meanwhile)
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                FailedUploads++;
+                LastError = e;
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, interval.Ticks * 8));
             }
         }
     }

@@ -18,8 +18,19 @@ public static class ModelDirectory
     public const string WeightsFile = "model.safetensors";
     public const string IndexFile = "model.safetensors.index.json";
 
-    public static (LlamaForCausalLM Model, ITextTokenizer Tokenizer) Load(string directory, TorchOptions options) =>
-        (LoadModel(directory, options), TokenizerLoader.Load(directory));
+    public static (LlamaForCausalLM Model, ITextTokenizer Tokenizer) Load(string directory, TorchOptions options)
+    {
+        var model = LoadModel(directory, options);
+        try
+        {
+            return (model, TokenizerLoader.Load(directory));
+        }
+        catch
+        {
+            model.Dispose(); // a folder without its tokenizer must not leak the weights already loaded
+            throw;
+        }
+    }
 
     /// <summary>Builds the model on the CPU, loads and checks every tensor, then moves it to the configured device and dtype (eval mode).</summary>
     public static LlamaForCausalLM LoadModel(string directory, TorchOptions options)

@@ -18,29 +18,41 @@ public sealed class TrainedModel : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         var card = ModelCard.Load(modelDirectory);
         var (backbone, tokenizer) = ModelDirectory.Load(modelDirectory, options);
-        backbone.eval();
-        var network = new MethodNetwork(backbone, tokenizer, card);
-        if (network.Head != null)
+        MethodNetwork? network = null;
+        try
         {
-            string headPath = Path.Combine(modelDirectory, ModelCard.HeadFileName);
-            if (!File.Exists(headPath)) throw new FileNotFoundException($"{headPath} is missing: the {card.Method} head was not saved.", headPath);
-            var weights = SafeTensors.Read(headPath);
-            try
+            backbone.eval();
+            network = new MethodNetwork(backbone, tokenizer, card);
+            if (network.Head != null)
             {
-                using var _ = no_grad();
-                foreach (var (name, parameter) in network.Head.named_parameters())
+                string headPath = Path.Combine(modelDirectory, ModelCard.HeadFileName);
+                if (!File.Exists(headPath)) throw new FileNotFoundException($"{headPath} is missing: the {card.Method} head was not saved.", headPath);
+                var weights = SafeTensors.Read(headPath);
+                try
                 {
-                    if (!weights.TryGetValue(name, out var w)) throw new InvalidDataException($"{headPath} lacks '{name}'");
-                    parameter.copy_(w);
+                    using var _ = no_grad();
+                    foreach (var (name, parameter) in network.Head.named_parameters())
+                    {
+                        if (!weights.TryGetValue(name, out var w)) throw new InvalidDataException($"{headPath} lacks '{name}'");
+                        parameter.copy_(w);
+                    }
                 }
+                finally
+                {
+                    foreach (var t in weights.Values) t.Dispose();
+                }
+                network.Head.eval();
             }
-            finally
-            {
-                foreach (var t in weights.Values) t.Dispose();
-            }
-            network.Head.eval();
+            return new TrainedModel(network);
         }
-        return new TrainedModel(network);
+        catch
+        {
+            // A folder missing its head (or with a wrong one) must not leak the backbone: a serving worker that
+            // retried it every poll would leak a whole model each time.
+            if (network != null) network.Dispose();
+            else backbone.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

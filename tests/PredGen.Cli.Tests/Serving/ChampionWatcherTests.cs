@@ -32,7 +32,11 @@ public sealed class ChampionWatcherTests : IDisposable
         Assert.False(await watcher.CheckOnceAsync(CancellationToken.None)); // same ETag: nothing reloaded
 
         await store.WriteTextAsync(BlobLayout.Champion("spam"), "{ not a pointer");
-        await Assert.ThrowsAnyAsync<Exception>(() => watcher.CheckOnceAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<System.Text.Json.JsonException>(() => watcher.CheckOnceAsync(CancellationToken.None));
+        Assert.False(await watcher.CheckOnceAsync(CancellationToken.None)); // the same broken pointer: reported once
+        await store.WriteTextAsync(BlobLayout.Champion("spam"), "{\"task\":\"spam\"}");
+        var incomplete = await Assert.ThrowsAsync<FormatException>(() => watcher.CheckOnceAsync(CancellationToken.None));
+        Assert.Contains("'model_path'", incomplete.Message, StringComparison.Ordinal);
         await Point("job-missing", withModel: false);
         await Assert.ThrowsAsync<DirectoryNotFoundException>(() => watcher.CheckOnceAsync(CancellationToken.None));
         Assert.Equal("job-a", slot.AcquireForBatch().Champion.JobId);
@@ -41,6 +45,7 @@ public sealed class ChampionWatcherTests : IDisposable
         Assert.True(await watcher.CheckOnceAsync(CancellationToken.None));
         Assert.Equal("job-b", slot.AcquireForBatch().Champion.JobId);
         Assert.Equal(2, metrics.Reloads);
+        Assert.Equal(3, metrics.ModelLoadFailures); // the unreadable pointer, the incomplete one, the missing folder
         Assert.True(loader.Loaded[0].Disposed);
     }
 

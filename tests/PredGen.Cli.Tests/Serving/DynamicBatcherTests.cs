@@ -63,4 +63,72 @@ public sealed class DynamicBatcherTests
             Assert.Equal(2, engine.Rows);
         }
     }
+
+    [Fact]
+    public async Task A_batch_with_no_model_loaded_fails_its_requests_and_the_inference_thread_lives_on()
+    {
+        var slot = new ServingModelSlot();
+        using var metrics = new ServingMetrics();
+        var options = new ServingOptions { Task = "t", MaxBatchSize = 4, MaxBatchWaitMs = 100 };
+        using var batcher = new DynamicBatcher(slot, options, metrics, NullLogger<DynamicBatcher>.Instance);
+        using (slot)
+        {
+            // Two requests in one batch: the batch fails, then each alone fails again (still no model).
+            var first = batcher.PredictAsync(new EngineInput("good 1", null), true, false);
+            var second = batcher.PredictAsync(new EngineInput("good 2", null), true, false);
+            var errors = await Task.WhenAll(Assert.ThrowsAsync<InvalidOperationException>(() => first), Assert.ThrowsAsync<InvalidOperationException>(() => second));
+            var engine = new ScriptedEngine("job-late");
+            slot.Publish(new LoadedModel(engine, new ChampionPointer("t", "r", "job-late", "PredGen", "m", "accuracy", 1, DateTimeOffset.UnixEpoch)));
+            var later = await batcher.PredictAsync(new EngineInput("good 3", null), true, false).WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.All(errors, e => Assert.Contains("no model", e.Message, StringComparison.Ordinal));
+            Assert.Equal("positive", later.Prediction.Label);
+        }
+    }
+
+    [Fact]
+    public async Task A_batch_slower_than_the_batch_timeout_fails_its_requests_with_a_timeout_naming_the_setting()
+    {
+        var (batcher, engine, slot) = Start(maxBatch: 4, maxWaitMs: 0);
+        batcher.Dispose();
+        slot.Dispose();
+        slot = new ServingModelSlot();
+        engine = new ScriptedEngine("job-a");
+        slot.Publish(new LoadedModel(engine, new ChampionPointer("t", "r", "job-a", "PredGen", "m", "accuracy", 1, DateTimeOffset.UnixEpoch)));
+        var options = new ServingOptions { Task = "t", MaxBatchSize = 4, MaxBatchWaitMs = 0, BatchTimeoutSeconds = 0.5 };
+        using var metrics = new ServingMetrics();
+        using (batcher = new DynamicBatcher(slot, options, metrics, NullLogger<DynamicBatcher>.Instance))
+        using (slot)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var error = await Assert.ThrowsAsync<TimeoutException>(() => batcher.PredictAsync(new EngineInput("slow one", null), true, false));
+
+            Assert.InRange(started.Elapsed.TotalSeconds, 0.4, 2.5);
+            Assert.Contains("Serving:BatchTimeoutSeconds", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Shutdown_during_a_batch_that_outlasts_the_shutdown_timeout_never_disposes_the_model_under_it()
+    {
+        var slot = new ServingModelSlot();
+        var engine = new ScriptedEngine("job-a");
+        slot.Publish(new LoadedModel(engine, new ChampionPointer("t", "r", "job-a", "PredGen", "m", "accuracy", 1, DateTimeOffset.UnixEpoch)));
+        var options = new ServingOptions { Task = "t", MaxBatchSize = 4, MaxBatchWaitMs = 0, ShutdownTimeoutSeconds = 0.2 };
+        using var metrics = new ServingMetrics();
+        var batcher = new DynamicBatcher(slot, options, metrics, NullLogger<DynamicBatcher>.Instance);
+        var running = batcher.PredictAsync(new EngineInput("slow but good", null), true, false);
+        while (engine.Started == 0) await Task.Delay(10);
+
+        batcher.Dispose(); // the host stops: the batch is still running after the shutdown timeout ...
+        slot.Dispose();    // ... and the container disposes the slot next, as the host's service provider does
+        bool disposedDuringBatch = engine.Disposed;
+        var result = await running.WaitAsync(TimeSpan.FromSeconds(10));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!engine.Disposed && waited.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(10);
+
+        Assert.False(disposedDuringBatch);
+        Assert.Equal("positive", result.Prediction.Label); // the batch finished on a live model
+        Assert.True(engine.Disposed); // and the model was released as soon as it did
+    }
 }

@@ -48,4 +48,31 @@ public sealed class PredictionRequestParserTests
 
         Assert.Equal(("r9", "q1"), (parsed.RequestId, parsed.ReplyTo));
     }
+
+    [Theory]
+    [InlineData("{\"schema_version\":1,\"request_id\":\"r1\",\"task\":null,\"text\":\"hi\"}", "task")]
+    [InlineData("{\"schema_version\":1,\"request_id\":\"r1\",\"task\":\"sst2\",\"text\":null}", "text")]
+    [InlineData("{\"schema_version\":1,\"request_id\":null,\"task\":\"sst2\",\"text\":\"hi\"}", "request_id")]
+    public void A_null_required_field_is_malformed_json_naming_the_field_not_an_exception(string body, string field)
+    {
+        var parsed = Parser.Parse(BinaryData.FromString(body));
+
+        Assert.False(parsed.IsValid);
+        Assert.Equal(RejectionReasons.MalformedJson, parsed.RejectionReason);
+        Assert.Contains($"'{field}'", parsed.RejectionDetail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"schema_version\":1,\"request_id\":\"r1\",\"task\":\"sst2\",\"text\":\"bad \\ud800 half\",\"reply_to\":\"q1\"}", "text")]
+    [InlineData("{\"schema_version\":1,\"request_id\":\"r1\",\"task\":\"sst2\",\"text\":\"hi\",\"text_b\":\"\\udc00\",\"reply_to\":\"q1\"}", "text_b")]
+    [InlineData("{\"schema_version\":1,\"request_id\":\"r1\",\"task\":\"sst2\",\"text\":\"hi\",\"reply_to\":\"\\ud800\"}", "reply_to")]
+    public void A_lone_surrogate_escape_is_malformed_json_naming_the_field(string body, string field)
+    {
+        var parsed = Parser.Parse(BinaryData.FromString(body));
+
+        Assert.False(parsed.IsValid);
+        Assert.Equal(RejectionReasons.MalformedJson, parsed.RejectionReason);
+        Assert.Contains($"'{field}'", parsed.RejectionDetail, StringComparison.Ordinal);
+        Assert.Contains("surrogate", parsed.RejectionDetail, StringComparison.Ordinal);
+    }
 }

@@ -41,7 +41,7 @@ public sealed class ServingTestBed : IAsyncDisposable
     public ServingModelSlot Slot => Host.Services.GetRequiredService<ServingModelSlot>();
 
     public static async Task<ServingTestBed> StartAsync(AzuriteFixture azurite, int maxBatchSize = 8, int maxBatchWaitMs = 5, int computeMs = 0,
-        int maxDequeueCount = 2, string? trainedModelDirectory = null)
+        int maxDequeueCount = 2, string? trainedModelDirectory = null, int visibilityTimeoutSeconds = 60, double batchTimeoutSeconds = 120)
     {
         string id = Guid.NewGuid().ToString("N")[..8];
         string task = "t" + id;
@@ -59,6 +59,8 @@ public sealed class ServingTestBed : IAsyncDisposable
             [SettingNames.ServingMaxBatchSize] = maxBatchSize.ToString(),
             [SettingNames.ServingMaxBatchWaitMs] = maxBatchWaitMs.ToString(),
             [SettingNames.ServingMaxDequeueCount] = maxDequeueCount.ToString(),
+            [SettingNames.ServingVisibilityTimeoutSeconds] = visibilityTimeoutSeconds.ToString(),
+            [SettingNames.ServingBatchTimeoutSeconds] = batchTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [SettingNames.ServingRetryBackoffSeconds] = "0",
             [SettingNames.ServingMaxPollIntervalMs] = "20",
             [SettingNames.ServingChampionPollSeconds] = "0.1",

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
@@ -65,6 +66,109 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
         Assert.Equal(first.ToJson(), third.ToJson());
         Assert.Equal(1, bed.Loader!.TotalRows);
         Assert.Equal((3L, 2L), (bed.Metrics.Replied, bed.Metrics.Cached));
+    }
+
+    [Fact]
+    public async Task A_reused_request_id_with_another_text_gets_its_own_answer_not_the_stored_one()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        await using var client = bed.NewClient();
+
+        // A client that numbers its requests 1, 2, 3 in every session.
+        var monday = await client.PredictAsync(bed.Request("a good film", id: "1"), Timeout);
+        var tuesday = await client.PredictAsync(bed.Request("a dull film", id: "1"), Timeout);
+        var tuesdayAgain = await client.PredictAsync(bed.Request("a dull film", id: "1"), Timeout); // a redelivery
+
+        Assert.Equal(("positive", "negative", "negative"), (monday.Label, tuesday.Label, tuesdayAgain.Label));
+        Assert.NotEqual(monday.RequestHash, tuesday.RequestHash);
+        Assert.Equal(tuesday.ToJson(), tuesdayAgain.ToJson());
+        Assert.Equal(2, bed.Loader!.TotalRows); // the redelivery of the second text was answered from its stored reply
+        var stored = PredictionReply.Parse((await bed.Store.ReadTextAsync(BlobLayout.PredictionResult(bed.Task, "1")))!);
+        Assert.Equal(("negative", bed.Request("a dull film", id: "1").ContentHash()), (stored.Label, stored.RequestHash));
+    }
+
+    [Fact]
+    public async Task A_batch_slower_than_the_visibility_timeout_keeps_its_message_hidden_and_is_answered_once()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite, visibilityTimeoutSeconds: 1);
+        await using var client = bed.NewClient();
+
+        var reply = await client.PredictAsync(bed.Request("slow but good", id: "slow-1"), Timeout); // 3 s of compute
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // time for a duplicate reply, had the message reappeared
+
+        Assert.Equal("positive", reply.Label);
+        Assert.Equal((1L, 0L, 0L), (bed.Metrics.Replied, client.UnmatchedReplies, bed.Metrics.Failures));
+        Assert.Equal(1, bed.Loader!.TotalRows);
+        Assert.Empty((await azurite.CreateQueueServiceClient().GetQueueClient(bed.RequestsQueue).PeekMessagesAsync(32)).Value);
+    }
+
+    [Fact]
+    public async Task A_batch_that_times_out_is_redelivered_then_poisoned_and_the_worker_keeps_answering()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite, maxDequeueCount: 1, batchTimeoutSeconds: 1);
+        var queues = azurite.CreateQueueServiceClient();
+        await queues.GetQueueClient(bed.RequestsQueue).SendMessageAsync(bed.Request("slow for ever", id: "hung-1").ToJson());
+
+        var poisoned = await ReceiveAllAsync(queues.GetQueueClient(bed.PoisonQueue), 1);
+        // The one inference thread is still inside the slow batch (a model call cannot be cut short): once it is out,
+        // the worker answers again within the timeout.
+        var waited = Stopwatch.StartNew();
+        while (bed.Loader!.Loaded[0].Batches == 0 && waited.Elapsed < Timeout) await Task.Delay(50);
+        await using var client = bed.NewClient();
+        var afterwards = await client.PredictAsync(bed.Request("good after all that"), Timeout);
+
+        var p = Assert.Single(poisoned);
+        Assert.Equal((RejectionReasons.MaxDeliveriesExceeded, "hung-1"), (p.Reason, p.RequestId));
+        Assert.Contains("Serving:BatchTimeoutSeconds", p.Detail, StringComparison.Ordinal); // the last failure, named
+        Assert.Equal("positive", afterwards.Label);
+    }
+
+    [Fact]
+    public async Task A_reply_to_outside_the_reply_queue_prefix_is_poisoned_naming_the_field_and_nothing_is_written_there()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        var queues = azurite.CreateQueueServiceClient();
+        var victim = queues.GetQueueClient("trainer-jobs-" + Guid.NewGuid().ToString("N")[..8]); // any other queue of the account
+        await victim.CreateAsync();
+        await queues.GetQueueClient(bed.RequestsQueue).SendMessageAsync((bed.Request("good", id: "hijack-1") with { ReplyTo = victim.Name }).ToJson());
+
+        var poisoned = Assert.Single(await ReceiveAllAsync(queues.GetQueueClient(bed.PoisonQueue), 1));
+
+        Assert.Equal((RejectionReasons.ReplyToNotAllowed, "hijack-1"), (poisoned.Reason, poisoned.RequestId));
+        Assert.Contains("reply_to", poisoned.Detail, StringComparison.Ordinal);
+        Assert.Contains("prediction-replies-", poisoned.Detail, StringComparison.Ordinal);
+        Assert.Empty((await victim.PeekMessagesAsync(32)).Value);
+        Assert.Equal(0, bed.Loader!.TotalRows); // refused before any computation
+    }
+
+    [Fact]
+    public async Task Replies_to_many_distinct_reply_queues_keep_the_worker_reply_queue_cache_bounded()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        var worker = bed.Host.Services.GetRequiredService<StorageQueuePredictionWorker>();
+
+        for (int i = 0; i < StorageQueuePredictionWorker.MaxCachedReplyQueues + 40; i++)
+            await worker.TrySendReplyAsync($"prediction-replies-gone{i}", new PredictionReply { RequestId = "r" + i }); // queues that do not exist: 404, logged
+
+        Assert.InRange(worker.CachedReplyQueues, 1, StorageQueuePredictionWorker.MaxCachedReplyQueues);
+    }
+
+    [Fact]
+    public async Task A_NaN_model_output_is_answered_with_an_error_naming_the_field_and_poisoned_once_not_retried()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite, maxDequeueCount: 3);
+        await using var client = bed.NewClient();
+
+        var reply = await client.PredictAsync(bed.Request("good but nan-output", id: "nan-1"), Timeout);
+        var poisoned = Assert.Single(await ReceiveAllAsync(azurite.CreateQueueServiceClient().GetQueueClient(bed.PoisonQueue), 1));
+        var afterwards = await client.PredictAsync(bed.Request("good"), Timeout);
+
+        Assert.Equal((RejectionReasons.NonFiniteOutput, "nan-1"), (reply.Error, reply.RequestId));
+        Assert.Contains("probabilities['negative'] (NaN)", reply.ErrorDetail, StringComparison.Ordinal);
+        Assert.Null(reply.Probabilities);
+        Assert.Equal((RejectionReasons.NonFiniteOutput, 1L), (poisoned.Reason, poisoned.DequeueCount)); // settled at once, not redelivered
+        Assert.Null(await bed.Store.ReadTextAsync(BlobLayout.PredictionResult(bed.Task, "nan-1"))); // no stored answer: a later model may answer
+        Assert.Equal("positive", afterwards.Label);
     }
 
     [Fact]
@@ -160,6 +264,55 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
         Assert.Equal(sent.Count, bed.Loader!.TotalRows); // nothing computed twice
         Assert.Empty(wrong);
         Assert.True(bed.Metrics.Batches < sent.Count, $"{bed.Metrics.Batches} batches for {sent.Count} requests: no batching happened");
+    }
+
+    [Fact]
+    public async Task Large_non_ascii_bad_messages_reach_the_poison_queue_whole_even_past_the_64_kb_queue_limit()
+    {
+        await using var bed = await ServingTestBed.StartAsync(azurite);
+        var queues = azurite.CreateQueueServiceClient();
+        // 40,000 UTF-8 bytes: fits a queue message, but escaped as \u00e9 it would be 120,000 characters.
+        string medium = new('\u00e9', 20_000);
+        // 64,000 UTF-8 bytes: fits on its own, but not inside a poison envelope at any escaping.
+        string large = new string('\u00fc', 31_990) + "!";
+        await queues.GetQueueClient(bed.RequestsQueue).SendMessageAsync(medium);
+        await queues.GetQueueClient(bed.RequestsQueue).SendMessageAsync(large);
+
+        var poisoned = await ReceiveAllAsync(queues.GetQueueClient(bed.PoisonQueue), 2);
+
+        Assert.Equal(2, poisoned.Count);
+        Assert.All(poisoned, p => Assert.Equal(RejectionReasons.MalformedJson, p.Reason));
+        var whole = poisoned.Single(p => p.OriginalPath == null);
+        AssertSameTextReadFromAzurite(medium, whole.Original);
+        var kept = poisoned.Single(p => p.OriginalPath != null);
+        Assert.Equal(large, await bed.Store.ReadTextAsync(kept.OriginalPath!)); // the full body is kept in a blob, named in the message
+        Assert.InRange(kept.Original.Length, 1000, 4096);
+        AssertSameTextReadFromAzurite(large[..kept.Original.Length], kept.Original);
+    }
+
+    /// <summary>
+    /// Azurite 3.37 reads a stored queue message chunk by chunk and decodes each chunk alone (readStreamToString:
+    /// <c>res += chunk.toString()</c>), so a multi-byte character that straddles a chunk boundary comes back as
+    /// U+FFFD replacement characters; Azure Storage does not do this. Equal text, allowing only that substitution.
+    /// </summary>
+    private static void AssertSameTextReadFromAzurite(string expected, string actual)
+    {
+        int e = 0, a = 0, substituted = 0;
+        while (e < expected.Length && a < actual.Length)
+        {
+            if (actual[a] == '\uFFFD' && expected[e] != '\uFFFD' && expected[e] > 0x7F)
+            {
+                while (a < actual.Length && actual[a] == '\uFFFD') a++;
+                e++;
+                substituted++;
+                continue;
+            }
+            Assert.True(expected[e] == actual[a], $"the texts differ at character {e}: '{expected[e]}' vs '{actual[a]}'");
+            e++;
+            a++;
+        }
+        Assert.Equal((expected.Length, actual.Length), (e, a));
+        Assert.True(substituted <= 1 + expected.Length / 4096, $"{substituted} characters were replaced: more than Azurite's chunking explains");
     }
 
     private static async Task<List<PoisonMessage>> ReceiveAllAsync(Azure.Storage.Queues.QueueClient queue, int expected)

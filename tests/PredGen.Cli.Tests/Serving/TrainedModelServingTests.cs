@@ -43,7 +43,10 @@ public sealed class TrainedModelServingTests(AzuriteFixture azurite)
                 Assert.Contains(r.GeneratedText, Labels);
                 Assert.Equal("job-a", r.Model!.JobId);
             });
-            Assert.True(bed.Metrics.Batches < texts.Length || bed.Metrics.Inferences == texts.Length);
+            // Each request computed exactly once, in at most as many batches as requests.
+            Assert.Equal(texts.Length, bed.Metrics.Inferences);
+            Assert.InRange(bed.Metrics.Batches, 1, texts.Length);
+            Assert.Equal(texts.Length, bed.Metrics.Replied);
         }
         finally
         {

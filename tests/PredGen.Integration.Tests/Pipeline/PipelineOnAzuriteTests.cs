@@ -73,12 +73,24 @@ public sealed class PipelineOnAzuriteTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_job_whose_worker_is_killed_mid_training_resumes_from_its_checkpoint_and_the_run_completes()
+    public async Task A_job_whose_worker_is_killed_mid_training_resumes_from_its_checkpoint_and_ends_exactly_like_an_uninterrupted_run()
     {
-        await using var p = new AzuritePipeline(azurite, "resume")
+        var defaults = Tiny("PredGen") with { Training = new TrainingSettings { Steps = 30, BatchSize = 4, EvalEvery = 30, CheckpointEvery = 2, MaxTestRows = 16 } };
+        // The same job, never interrupted: what the resumed one must reproduce (metrics and every step's losses).
+        JobSummary straight;
+        SortedDictionary<int, string> straightLosses;
+        await using (var s = new AzuritePipeline(azurite, "straight") { Defaults = defaults })
         {
-            Defaults = Tiny("PredGen") with { Training = new TrainingSettings { Steps = 30, BatchSize = 4, EvalEvery = 30, CheckpointEvery = 2, MaxTestRows = 16 } },
-        };
+            await s.StartAsync();
+            s.StartWorker();
+            var run = (await s.UploadAsync("reviews.jsonl", Reviews(60)))!;
+            var finished = await s.WaitAsync(run.InstanceId, TimeSpan.FromMinutes(3));
+            Assert.True(finished.RuntimeStatus == OrchestrationRuntimeStatus.Completed, finished.FailureDetails?.ErrorMessage);
+            straight = Assert.Single(finished.ReadOutputAs<RetrainResult>()!.Jobs);
+            straightLosses = StepLosses((await s.Store.ReadTextAsync(BlobLayout.JobMetrics(s.Task, run.RunId, "predgen-s1")))!);
+        }
+
+        await using var p = new AzuritePipeline(azurite, "resume") { Defaults = defaults };
         await p.StartAsync();
         using var doomed = p.StartWorkerProcess(visibilitySeconds: 4);
         var start = (await p.UploadAsync("reviews.jsonl", Reviews(60)))!;
@@ -112,6 +124,23 @@ public sealed class PipelineOnAzuriteTests(AzuriteFixture azurite)
         var job = Assert.Single(done.ReadOutputAs<RetrainResult>()!.Jobs);
         Assert.True(job.IsSucceeded, job.Error);
         Assert.True(job.ResumedFromStep > 0, $"resumed from step {job.ResumedFromStep}");
+        Assert.Equal(straight.TestMetrics.OrderBy(kv => kv.Key), job.TestMetrics.OrderBy(kv => kv.Key));
+        var resumedLosses = StepLosses((await p.Store.ReadTextAsync(BlobLayout.JobMetrics(p.Task, start.RunId, "predgen-s1")))!);
+        Assert.Equal(30, straightLosses.Count);
+        Assert.Equal(straightLosses, resumedLosses); // every step, before and after the kill, to the last digit
+    }
+
+    /// <summary>step -> "loss:l_w" from a job's metrics.jsonl; a step trained again after the resume keeps its last line.</summary>
+    private static SortedDictionary<int, string> StepLosses(string metricsJsonl)
+    {
+        var losses = new SortedDictionary<int, string>();
+        foreach (string line in metricsJsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var e = System.Text.Json.JsonDocument.Parse(line).RootElement;
+            if (!e.TryGetProperty("loss", out var loss)) continue;
+            losses[e.GetProperty("step").GetInt32()] = $"{loss.GetDouble():R}:{e.GetProperty("l_w").GetDouble():R}";
+        }
+        return losses;
     }
 
     [Fact]

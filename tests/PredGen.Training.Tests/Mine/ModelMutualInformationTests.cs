@@ -31,7 +31,8 @@ public sealed class ModelMutualInformationTests
         Assert.Empty(tooFew.Representations);
         Assert.Contains("at least 20", tooFew.Note, StringComparison.Ordinal);
 
-        var pos = report.TokenAnalysis!.Labels.SingleOrDefault(l => l.Label == "pos");
-        if (pos != null && pos.TopTokens.Count > 0) Assert.True(pos.TopTokens[0].Token is "good" or "great" or "nice", $"top token for pos: {pos.TopTokens[0].Token}");
+        var pos = Assert.Single(report.TokenAnalysis!.Labels, l => l.Label == "pos");
+        Assert.NotEmpty(pos.TopTokens);
+        Assert.True(pos.TopTokens[0].Token is "good" or "great" or "nice", $"top token for pos: {pos.TopTokens[0].Token}");
     }
 }
