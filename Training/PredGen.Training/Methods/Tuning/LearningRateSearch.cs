@@ -53,8 +53,8 @@ public static class LearningRateSearch
         foreach (var candidate in candidates)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var fineTuning = candidate.UseLora ? FineTuning.Lora : FineTuning.Full;
-            string name = string.Create(CultureInfo.InvariantCulture, $"{(candidate.UseLora ? "lora" : "full")}-lr{candidate.LearningRate:0.######}");
+            var fineTuning = ModeOf(candidate);
+            string name = string.Create(CultureInfo.InvariantCulture, $"{candidate.FineTuning}-lr{candidate.LearningRate:0.######}");
             var trial = options with
             {
                 LearningRate = candidate.LearningRate,
@@ -72,7 +72,7 @@ public static class LearningRateSearch
             var validation = result.Validation ?? throw new InvalidOperationException($"trial {name} reported no validation metrics");
             results.Add(new TrialResult
             {
-                LearningRate = candidate.LearningRate, FineTuning = fineTuning.ToString().ToLowerInvariant(), Steps = result.Steps,
+                LearningRate = candidate.LearningRate, FineTuning = candidate.FineTuning, Steps = result.Steps,
                 ValidationScore = validation.Score, ScoreName = validation.ScoreName, Seconds = Math.Round(result.TrainSeconds, 1),
             });
             log?.Report(string.Create(CultureInfo.InvariantCulture,
@@ -83,8 +83,10 @@ public static class LearningRateSearch
             ?? throw new InvalidOperationException("no trial produced a validation score");
         int best = candidates.ToList().IndexOf(chosen);
         results[best] = results[best] with { Chosen = true };
-        return (options with { LearningRate = chosen.LearningRate, FineTuning = chosen.UseLora ? FineTuning.Lora : FineTuning.Full }, results);
+        return (options with { LearningRate = chosen.LearningRate, FineTuning = ModeOf(chosen) }, results);
     }
+
+    private static FineTuning ModeOf(TrialCandidate candidate) => candidate.UseLora ? FineTuning.Lora : FineTuning.Full;
 
     private static TrainResult? ReadFinished(string trialDir)
     {
