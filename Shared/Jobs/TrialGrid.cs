@@ -104,9 +104,16 @@ public static class TrainingDefaults
     public static int TotalSteps(TrainingSettings settings, int trainRows)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (settings.Steps is int steps and > 0) return steps;
-        int batch = Math.Max(1, settings.BatchSize ?? BatchSize);
-        int stepsPerEpoch = Math.Max(1, (trainRows + batch - 1) / batch);
-        return Math.Max(1, (int)Math.Ceiling(Epochs * stepsPerEpoch));
+        return TotalSteps(settings.Steps ?? 0, Epochs, Math.Max(1, settings.BatchSize ?? BatchSize), trainRows);
+    }
+
+    /// <summary>The one rule for a run's length, shared by the trainer and the pipeline: <paramref name="steps"/> when
+    /// positive, otherwise ceil(epochs x ceil(trainRows / examplesPerStep)), at least 1.</summary>
+    public static int TotalSteps(int steps, double epochs, int examplesPerStep, int trainRows)
+    {
+        if (steps > 0) return steps;
+        if (examplesPerStep < 1) throw new ArgumentOutOfRangeException(nameof(examplesPerStep), examplesPerStep, "a step takes at least one example");
+        int stepsPerEpoch = Math.Max(1, (trainRows + examplesPerStep - 1) / examplesPerStep);
+        return Math.Max(1, (int)Math.Ceiling(epochs * stepsPerEpoch));
     }
 }

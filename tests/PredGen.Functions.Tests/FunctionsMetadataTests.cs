@@ -17,6 +17,20 @@ public sealed class FunctionsMetadataTests
             f => f.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal)).Clone());
     }
 
+    /// <summary>The host exports its telemetry with OpenTelemetry only when host.json says so; the worker then adds its
+    /// own through Microsoft.Azure.Functions.Worker.OpenTelemetry (Program.cs), and the classic Application Insights
+    /// worker package, whose telemetry would be sent twice next to it, is gone (issue 18).</summary>
+    [Fact]
+    public void The_app_ships_OpenTelemetry_telemetry_and_not_the_classic_Application_Insights_worker()
+    {
+        string hostJson = Path.Combine(AppContext.BaseDirectory, "host.json");
+        Assert.True(File.Exists(hostJson), $"host.json not found next to the tests ({hostJson})");
+        using var doc = JsonDocument.Parse(File.ReadAllText(hostJson));
+        Assert.Equal("OpenTelemetry", doc.RootElement.GetProperty("telemetryMode").GetString());
+        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "Microsoft.Azure.Functions.Worker.OpenTelemetry.dll")));
+        Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "Microsoft.Azure.Functions.Worker.ApplicationInsights.dll")));
+    }
+
     /// <summary>The Functions host discovers functions from functions.metadata, which the Worker SDK generates at build time.</summary>
     [Fact]
     public void The_built_functions_metadata_lists_the_health_endpoint()

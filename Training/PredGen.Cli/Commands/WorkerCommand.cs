@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using PredGen.Cli.Telemetry;
+using PredGen.Shared.Telemetry;
 using PredGen.Cli.Worker;
 using PredGen.Shared.Configuration;
 using PredGen.Shared.Jobs;

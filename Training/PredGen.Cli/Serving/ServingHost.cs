@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
-using PredGen.Cli.Telemetry;
+using PredGen.Shared.Telemetry;
 using PredGen.Shared.Predictions;
 using PredGen.Shared.Storage;
 using PredGen.Training.Runtime;

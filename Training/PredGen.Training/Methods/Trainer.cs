@@ -53,9 +53,7 @@ public static class Trainer
     public static int TotalSteps(TrainOptions options, int trainRows)
     {
         ArgumentNullException.ThrowIfNull(options);
-        int examplesPerStep = options.BatchSize * options.GradientAccumulation;
-        int stepsPerEpoch = Math.Max(1, (trainRows + examplesPerStep - 1) / examplesPerStep);
-        return options.MaxSteps > 0 ? options.MaxSteps : Math.Max(1, (int)Math.Ceiling(options.Epochs * stepsPerEpoch));
+        return Shared.Jobs.TrainingDefaults.TotalSteps(options.MaxSteps, options.Epochs, options.BatchSize * options.GradientAccumulation, trainRows);
     }
 
     /// <summary>The same, counting the rows of {dataDir}/train.jsonl.</summary>

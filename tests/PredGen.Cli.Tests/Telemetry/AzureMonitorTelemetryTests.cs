@@ -1,7 +1,7 @@
 using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using PredGen.Cli.Telemetry;
+using PredGen.Shared.Telemetry;
 using PredGen.Shared.Configuration;
 
 namespace PredGen.Cli.Tests.Telemetry;

@@ -4,15 +4,18 @@ using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using PredGen.Shared.Configuration;
 
-namespace PredGen.Cli.Telemetry;
+namespace PredGen.Shared.Telemetry;
 
 /// <summary>
-/// The container hosts' telemetry (logs; the prediction worker's PredGen.Serving metrics) to Application Insights
-/// through the Azure Monitor OpenTelemetry exporter, authenticated with the host's managed identity: the component has
-/// local (instrumentation-key) auth disabled, so ingestion needs an Entra token (Monitoring Metrics Publisher, infra
-/// rbac). Active only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (in Azure); local runs keep the console.
+/// Every host's telemetry to Application Insights through the Azure Monitor OpenTelemetry exporter, one way for all:
+/// the container hosts (logs; the prediction worker's PredGen.Serving metrics) and the Functions app (logs and traces,
+/// on top of the Functions worker's OpenTelemetry defaults). Authenticated with the host's managed identity: the
+/// component has local (instrumentation-key) auth disabled, so ingestion needs an Entra token (Monitoring Metrics
+/// Publisher, infra rbac). Active only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (in Azure); local runs keep
+/// the console.
 /// </summary>
 public sealed record AzureMonitorTelemetry(string ConnectionString, TokenCredential Credential)
 {
@@ -46,5 +49,11 @@ public sealed record AzureMonitorTelemetry(string ConnectionString, TokenCredent
     {
         ArgumentNullException.ThrowIfNull(metrics);
         return metrics.AddAzureMonitorMetricExporter(Configure);
+    }
+
+    public TracerProviderBuilder AddTracing(TracerProviderBuilder tracing)
+    {
+        ArgumentNullException.ThrowIfNull(tracing);
+        return tracing.AddAzureMonitorTraceExporter(Configure);
     }
 }
