@@ -3,10 +3,15 @@ using PredGen.Shared.Storage;
 namespace PredGen.Workflows.Tests;
 
 /// <summary>A store that fails chosen calls: <see cref="Fault"/> sees (operation, path) and returns the exception to
-/// throw, or null to let the call through to the real store.</summary>
+/// throw, or null to let the call through to the real store. <see cref="BeforeRead"/>, <see cref="BeforeWrite"/> and
+/// <see cref="AfterWrite"/> order concurrent callers (a race made deterministic).</summary>
 public sealed class FaultyStore(IArtifactStore inner) : IArtifactStore
 {
     public Func<string, string, Exception?> Fault { get; set; } = (_, _) => null;
+
+    public Func<string, Task> BeforeRead { get; set; } = _ => Task.CompletedTask;
+    public Func<string, string, Task> BeforeWrite { get; set; } = (_, _) => Task.CompletedTask;
+    public Action<string, string> AfterWrite { get; set; } = (_, _) => { };
 
     public string Location => inner.Location;
 
@@ -15,22 +20,29 @@ public sealed class FaultyStore(IArtifactStore inner) : IArtifactStore
         if (Fault(operation, path) is { } error) throw error;
     }
 
-    public Task WriteAsync(string path, BinaryData content, CancellationToken cancellationToken = default)
+    public async Task WriteAsync(string path, BinaryData content, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(content);
         Check(nameof(WriteAsync), path);
-        return inner.WriteAsync(path, content, cancellationToken);
+        await BeforeWrite(path, content.ToString());
+        try { await inner.WriteAsync(path, content, cancellationToken); }
+        finally { AfterWrite(path, content.ToString()); }
     }
 
-    public Task<string> WriteIfMatchAsync(string path, BinaryData content, string? expectedETag, CancellationToken cancellationToken = default)
+    public async Task<string> WriteIfMatchAsync(string path, BinaryData content, string? expectedETag, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(content);
         Check(nameof(WriteIfMatchAsync), path);
-        return inner.WriteIfMatchAsync(path, content, expectedETag, cancellationToken);
+        await BeforeWrite(path, content.ToString());
+        try { return await inner.WriteIfMatchAsync(path, content, expectedETag, cancellationToken); }
+        finally { AfterWrite(path, content.ToString()); }
     }
 
-    public Task<StoredArtifact?> ReadAsync(string path, CancellationToken cancellationToken = default)
+    public async Task<StoredArtifact?> ReadAsync(string path, CancellationToken cancellationToken = default)
     {
         Check(nameof(ReadAsync), path);
-        return inner.ReadAsync(path, cancellationToken);
+        await BeforeRead(path);
+        return await inner.ReadAsync(path, cancellationToken);
     }
 
     public Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)

@@ -134,17 +134,36 @@ public sealed class JobHandlingTests : IDisposable
     [Fact]
     public async Task Two_runs_promoting_at_once_leave_the_better_model_as_champion()
     {
-        var a = new PromoteChampionActivity(_store);
-        var b = new PromoteChampionActivity(_store);
+        // The race made certain: both runs read "no champion" before either writes, and the better run (b) writes
+        // first. Without the ETag condition the worse run's write would land last and overwrite the better model.
+        string path = BlobLayout.Champion("sentiment");
+        var store = new FaultyStore(_store);
+        var bothRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bWrote = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int reads = 0;
+        store.BeforeRead = async p =>
+        {
+            if (p != path || Interlocked.Increment(ref reads) > 2) return;
+            if (reads == 2) bothRead.TrySetResult();
+            await bothRead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        };
+        store.BeforeWrite = async (p, content) =>
+        {
+            if (p == path && content.Contains("\"run-a\"", StringComparison.Ordinal)) await bWrote.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        };
+        store.AfterWrite = (p, content) =>
+        {
+            if (p == path && content.Contains("\"run-b\"", StringComparison.Ordinal)) bWrote.TrySetResult();
+        };
 
         var decisions = await Task.WhenAll(
-            Task.Run(() => a.ExecuteAsync(new PromoteChampionInput(Summary("run-a", 0.80), null))),
-            Task.Run(() => b.ExecuteAsync(new PromoteChampionInput(Summary("run-b", 0.90), null))));
+            Task.Run(() => new PromoteChampionActivity(store).ExecuteAsync(new PromoteChampionInput(Summary("run-a", 0.80), null))),
+            Task.Run(() => new PromoteChampionActivity(store).ExecuteAsync(new PromoteChampionInput(Summary("run-b", 0.90), null))));
 
-        var champion = ChampionPointer.Parse((await _store.ReadTextAsync(BlobLayout.Champion("sentiment")))!);
-        Assert.Equal("run-b", champion.RunId);
-        Assert.Equal(0.90, champion.Value);
-        Assert.Contains(decisions, d => d.Promote && d.CandidateValue == 0.90);
+        var champion = ChampionPointer.Parse((await _store.ReadTextAsync(path))!);
+        Assert.Equal(("run-b", 0.90), (champion.RunId, champion.Value));
+        Assert.True(reads >= 3, "run-a did not re-read the pointer after its write was refused");
+        Assert.Equal([false, true], decisions.Select(d => d.Promote)); // run-a, judged again against run-b's 0.90, stands down
     }
 
     [Theory]
