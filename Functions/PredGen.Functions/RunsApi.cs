@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -19,8 +20,22 @@ public sealed record RunView(string InstanceId, string RuntimeStatus, RetrainSta
 /// <summary>HTTP: start a run, retry a failed one, get its status, list runs, get its report link. Function-key protected.</summary>
 public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
 {
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // "kind": "regression" (any casing), as the docs and the CLI write it; integers are not accepted as kinds.
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
+        NumberHandling = JsonNumberHandling.Strict,
+    };
 
+    /// <summary>The most seeds a run may ask for: each seed trains every method once more.</summary>
+    public const int MaxSeeds = 10;
+
+    /// <summary>The most optimizer steps a job may ask for.</summary>
+    public const int MaxSteps = 1_000_000;
+
+    /// <summary>POST /api/runs: 202 started, 200 the same file's run already exists, 400 a bad field (named in "error"),
+    /// 404 no such dataset.</summary>
     [Function(nameof(StartRun))]
     public async Task<IActionResult> StartRun([HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs")] HttpRequest request,
         [DurableClient] DurableTaskClient client)
@@ -33,10 +48,29 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
         }
         catch (JsonException e)
         {
-            return new BadRequestObjectResult(new { error = "body must be JSON {task, dataset, kind?, methods?, seeds?, steps?}: " + e.Message });
+            return BadRequest(FieldOf(e.Path), FieldOf(e.Path) switch
+            {
+                "kind" => "must be \"classification\" or \"regression\"",
+                "body" => "must be JSON {task, dataset, kind?, methods?, seeds?, steps?}: " + e.Message,
+                _ => "has the wrong type: " + e.Message,
+            });
         }
-        if (body == null || !DatasetTrigger.IsTaskName(body.Task ?? "") || string.IsNullOrWhiteSpace(body.Dataset))
-            return new BadRequestObjectResult(new { error = "task (lower-case letters, digits, '-', '_', '.') and dataset are required" });
+        if (body == null) return BadRequest("body", "must be a JSON object {task, dataset, kind?, methods?, seeds?, steps?}");
+        if (!DatasetTrigger.IsTaskName(body.Task ?? ""))
+            return BadRequest("task", "is required: lower-case letters, digits, '-', '_', '.'");
+        if (string.IsNullOrWhiteSpace(body.Dataset)) return BadRequest("dataset", "is required: a file name in datasets/{task}/ or a datasets/ path");
+        if (body.Seeds is int seeds && seeds is < 1 or > MaxSeeds) return BadRequest("seeds", $"must be from 1 to {MaxSeeds} (got {seeds})");
+        if (body.Steps is int steps && steps is < 1 or > MaxSteps) return BadRequest("steps", $"must be from 1 to {MaxSteps} (got {steps})");
+        IReadOnlyList<string> methods;
+        try
+        {
+            methods = body.Methods is { Count: > 0 } m ? [.. m.Select(x => Methods.Canonical(x ?? "null")).Distinct()] : defaults.Methods;
+        }
+        catch (ArgumentException e)
+        {
+            int cut = e.Message.IndexOf(" (Parameter", StringComparison.Ordinal);
+            return BadRequest("methods", cut >= 0 ? e.Message[..cut] : e.Message);
+        }
         string path = body.Dataset.StartsWith(BlobLayout.DatasetsContainer + "/", StringComparison.Ordinal) ? body.Dataset : BlobLayout.Dataset(body.Task!, body.Dataset);
         string runId;
         try
@@ -47,15 +81,30 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
         {
             return new NotFoundObjectResult(new { error = e.Message });
         }
+        catch (ArgumentException e)
+        {
+            return BadRequest("dataset", e.Message); // not a valid artifact path
+        }
         var retrain = defaults.ToRequest(body.Task!, path, runId) with
         {
             Kind = body.Kind,
-            Methods = body.Methods is { Count: > 0 } m ? [.. m.Select(Methods.Canonical)] : defaults.Methods,
+            Methods = methods,
             Seeds = body.Seeds ?? defaults.Seeds,
-            Training = body.Steps is int steps ? defaults.Training with { Steps = steps } : defaults.Training,
+            Training = body.Steps is int s ? defaults.Training with { Steps = s } : defaults.Training,
         };
         var start = await RetrainStarter.StartAsync(client, retrain, request.HttpContext.RequestAborted).ConfigureAwait(false);
         return new ObjectResult(start) { StatusCode = start.Started ? StatusCodes.Status202Accepted : StatusCodes.Status200OK };
+    }
+
+    private static BadRequestObjectResult BadRequest(string field, string problem) => new(new { error = field + ": " + problem, field });
+
+    /// <summary>"$.kind" -> "kind", "$.methods[1]" -> "methods"; the body itself when the path names no field.</summary>
+    private static string FieldOf(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$") return "body";
+        string field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+        int end = field.IndexOfAny(['.', '[']);
+        return end > 0 ? field[..end] : field;
     }
 
     /// <summary>POST /api/runs/{instanceId}/retry: a Failed or Terminated run starts again on the same content (an
@@ -88,11 +137,16 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
         string? task = request.Query["task"];
-        var query = new OrchestrationQuery { InstanceIdPrefix = "retrain-" + (task ?? ""), FetchInputsAndOutputs = false, PageSize = 100 };
+        if (task != null && !DatasetTrigger.IsTaskName(task)) return BadRequest("task", "lower-case letters, digits, '-', '_', '.'");
+        // Instance ids are "retrain-{task}-{runId}" and run ids are hex (no '-'): the prefix of task "spam" also matches
+        // "retrain-spam-2-...", so what follows it must be a run id alone. Inputs are fetched for the progress column.
+        string prefix = task == null ? "retrain-" : RetrainRequest.InstanceIdFor(task, "");
+        var query = new OrchestrationQuery { InstanceIdPrefix = prefix, FetchInputsAndOutputs = true, PageSize = 100 };
         var runs = new List<RunView>();
         await foreach (var instance in client.GetAllInstancesAsync(query).ConfigureAwait(false))
         {
             if (instance.Name != nameof(RetrainOrchestration)) continue;
+            if (task != null && instance.InstanceId.AsSpan(prefix.Length).IndexOfAny('-', ':') >= 0) continue;
             runs.Add(View(instance, withResult: false));
             if (runs.Count >= 500) break;
         }

@@ -85,8 +85,8 @@ public static class DatasetPreparer
     /// prepared/{split}.jsonl, stats.json and rejected.jsonl through it (BlobLayout.Prepared/PreparedStats/Rejected).
     /// When the data cannot be used, stats.json and rejected.jsonl are still written, then
     /// <see cref="DatasetRejectedException"/> is thrown with a message that names the file and the counts by reason.</summary>
-    /// <remarks>The file is read twice as a stream (once to decide, once to write), so memory holds one small entry per
-    /// distinct text and the output, never the input.</remarks>
+    /// <remarks>The file is read twice as a stream (once to decide, once to write), and the output is streamed to the
+    /// store as it is written, so memory holds one small entry per distinct text, never the input or the output.</remarks>
     public static async Task<PreparedDataset> PrepareAsync(IArtifactStore store, string task, string runId, string datasetPath,
         DatasetPreparationOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -121,32 +121,43 @@ public static class DatasetPreparer
 
         var format = options.Format ?? DatasetRecordReader.FormatFromExtension(datasetPath);
         Analysis analysis;
-        using var sink = new JsonLinesSink();
+        var splitPaths = new Dictionary<string, string>(StringComparer.Ordinal);
+        // The second pass streams every row to the store as it goes (blocks of a few MB), so memory does not grow with
+        // the output; nothing becomes visible until every output is complete (committed in turn, stats.json last).
+        var writers = new List<ArtifactWriteStream>();
         try
         {
             if (format == null)
                 await using (var sniff = await OpenAsync().ConfigureAwait(false)) format = DatasetRecordReader.Sniff(sniff);
             await using (var first = await OpenAsync().ConfigureAwait(false))
                 analysis = Analyze(first, format.Value, datasetPath, options, rejectedPath, cancellationToken);
+
+            var splits = new Dictionary<string, ArtifactWriteStream>(StringComparer.Ordinal);
+            if (analysis.Stats.Failure == null)
+            {
+                foreach (var split in DatasetSplit.All)
+                {
+                    string path = BlobLayout.Prepared(task, runId, split);
+                    var writer = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false);
+                    writers.Add(writer);
+                    splits[split] = writer;
+                    splitPaths[split] = path;
+                }
+            }
+            var rejected = await store.OpenWriteAsync(rejectedPath, cancellationToken).ConfigureAwait(false);
+            writers.Add(rejected);
             await using (var second = await OpenAsync().ConfigureAwait(false))
-                Emit(second, datasetPath, options, analysis, sink, cancellationToken);
+                Emit(second, datasetPath, options, analysis, new JsonLinesSink(splits, rejected), cancellationToken);
+            foreach (var writer in writers) await writer.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Azure.RequestFailedException e) when (e.Status == 412)
         {
             throw Changed(new ArtifactConflictException(datasetPath, version)); // overwritten in the middle of a ranged read
         }
-
-        var splitPaths = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (analysis.Stats.Failure == null)
+        finally
         {
-            foreach (var split in DatasetSplit.All)
-            {
-                string path = BlobLayout.Prepared(task, runId, split);
-                await store.WriteAsync(path, sink.Content(split), cancellationToken).ConfigureAwait(false);
-                splitPaths[split] = path;
-            }
+            foreach (var writer in writers) await writer.DisposeAsync().ConfigureAwait(false);
         }
-        await store.WriteAsync(rejectedPath, sink.Content(null), cancellationToken).ConfigureAwait(false);
         await store.WriteAsync(statsPath, BinaryData.FromString(analysis.Stats.ToJson()), cancellationToken).ConfigureAwait(false);
 
         var s = analysis.Stats;
@@ -436,37 +447,23 @@ public static class DatasetPreparer
         void IPreparationSink.Rejected(RejectedRow row) => Rejected.Add(row);
     }
 
-    /// <summary>JSON lines straight into UTF-8 buffers (no list of rows, no big string).</summary>
-    private sealed class JsonLinesSink : IPreparationSink, IDisposable
+    /// <summary>JSON lines straight into the store's write streams as UTF-8 (no list of rows, no big string, no buffer
+    /// that grows with the output).</summary>
+    private sealed class JsonLinesSink(IReadOnlyDictionary<string, ArtifactWriteStream> splits, Stream rejected) : IPreparationSink
     {
-        private readonly Dictionary<string, MemoryStream> _splits = DatasetSplit.All.ToDictionary(s => s, _ => new MemoryStream(), StringComparer.Ordinal);
-        private readonly MemoryStream _rejected = new();
+        public void Prepared(string split, PreparedRow row) => Append(splits[split], row.ToJsonLine());
 
-        public void Prepared(string split, PreparedRow row) => Append(_splits[split], row.ToJsonLine());
+        public void Rejected(RejectedRow row) => Append(rejected, row.ToJsonLine());
 
-        public void Rejected(RejectedRow row) => Append(_rejected, row.ToJsonLine());
-
-        private static void Append(MemoryStream buffer, string line)
+        private static void Append(Stream output, string line)
         {
             int max = Encoding.UTF8.GetMaxByteCount(line.Length) + 1;
             byte[]? rented = max > 4096 ? System.Buffers.ArrayPool<byte>.Shared.Rent(max) : null;
             Span<byte> bytes = rented ?? stackalloc byte[4096];
             int n = Encoding.UTF8.GetBytes(line, bytes);
             bytes[n++] = (byte)'\n';
-            buffer.Write(bytes[..n]);
+            output.Write(bytes[..n]);
             if (rented != null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        }
-
-        public void Dispose()
-        {
-            foreach (var buffer in _splits.Values) buffer.Dispose();
-            _rejected.Dispose();
-        }
-
-        public BinaryData Content(string? split)
-        {
-            var buffer = split == null ? _rejected : _splits[split];
-            return new BinaryData(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
         }
     }
 

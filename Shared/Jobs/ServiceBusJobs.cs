@@ -23,8 +23,9 @@ public sealed class ServiceBusJobDispatcher(ServiceBusSender sender) : IJobDispa
 
 /// <summary>
 /// The worker side on Service Bus: one message at a time, peek-lock with automatic lock renewal while the handler runs
-/// (training takes long); completed only after the handler returns, abandoned when it throws, so a killed replica's job
-/// comes back after the lock expires and resumes from its checkpoint. Service Bus dead-letters after MaxDeliveryCount.
+/// (training takes long); completed only after the handler returns, abandoned when it throws (the processor goes on
+/// with the next message), so a killed replica's job comes back after the lock expires and resumes from its
+/// checkpoint; a replica whose lock is lost stops the job's handler. Service Bus dead-letters after MaxDeliveryCount.
 /// <c>takeAnother</c>, asked after each completed job, stops the source (RunAsync returns) when false: a worker
 /// execution near its replicaTimeout takes no job it could not finish (ExecutionBudget).
 /// </summary>
@@ -59,7 +60,20 @@ public sealed class ServiceBusJobSource(ServiceBusClient client, string queueNam
                 await args.DeadLetterMessageAsync(args.Message, "unreadable", e.Message, args.CancellationToken).ConfigureAwait(false);
                 return;
             }
-            await handler(job, args.CancellationToken).ConfigureAwait(false);
+            // A lost lock (the renewal failed: another replica may receive the job) cancels the handler as the
+            // processor stopping does, so two replicas never go on training the same job into one checkpoint prefix.
+            using var running = CancellationTokenSource.CreateLinkedTokenSource(args.CancellationToken);
+            Task LockLost(MessageLockLostEventArgs _) => running.CancelAsync();
+            args.MessageLockLostAsync += LockLost;
+            try
+            {
+                await handler(job, running.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                args.MessageLockLostAsync -= LockLost;
+            }
+            if (running.IsCancellationRequested) return; // the lock is gone: the message is not ours to complete
             await args.CompleteMessageAsync(args.Message, args.CancellationToken).ConfigureAwait(false);
             if (takeAnother != null && !takeAnother()) done.TrySetResult();
         };

@@ -2,6 +2,7 @@ using Azure;
 using Azure.Core;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 
 namespace PredGen.Shared.Storage;
 
@@ -105,6 +106,76 @@ public sealed class BlobArtifactStore : IArtifactStore
         catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
             throw new ArtifactConflictException(path, ifMatch);
+        }
+    }
+
+    public async Task<ArtifactWriteStream> OpenWriteAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await BlobAsync(path, create: true, cancellationToken).ConfigureAwait(false);
+        var (container, name) = BlobLayout.Split(path);
+        return new BlockWriter(_service.GetBlobContainerClient(container).GetBlockBlobClient(name));
+    }
+
+    /// <summary>
+    /// Stages a block every <see cref="BlockSize"/> bytes as they are written and commits the block list on commit: the
+    /// writer holds one block, never the artifact. Staged blocks that are never committed are invisible and the service
+    /// discards them (after a week), so an abandoned write leaves the previous version as it was.
+    /// </summary>
+    private sealed class BlockWriter(BlockBlobClient blob) : ArtifactWriteStream
+    {
+        public const int BlockSize = 4 * 1024 * 1024;
+        private readonly List<string> _blocks = [];
+        private readonly string _prefix = Guid.NewGuid().ToString("N");
+        private byte[] _buffer = new byte[BlockSize];
+        private int _filled;
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            while (buffer.Length > 0)
+            {
+                int n = Math.Min(buffer.Length, BlockSize - _filled);
+                buffer[..n].CopyTo(_buffer.AsSpan(_filled));
+                _filled += n;
+                buffer = buffer[n..];
+                if (_filled == BlockSize) Stage(null).GetAwaiter().GetResult();
+            }
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            while (buffer.Length > 0)
+            {
+                int n = Math.Min(buffer.Length, BlockSize - _filled);
+                buffer[..n].CopyTo(_buffer.AsMemory(_filled));
+                _filled += n;
+                buffer = buffer[n..];
+                if (_filled == BlockSize) await Stage(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Stages the buffer; synchronously when <paramref name="cancellationToken"/> is null (a sync Write).</summary>
+        private async Task Stage(CancellationToken? cancellationToken)
+        {
+            string id = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(_prefix + _blocks.Count.ToString("D8", System.Globalization.CultureInfo.InvariantCulture)));
+            using var content = new MemoryStream(_buffer, 0, _filled, writable: false);
+            if (cancellationToken is CancellationToken ct) await blob.StageBlockAsync(id, content, cancellationToken: ct).ConfigureAwait(false);
+            else blob.StageBlock(id, content);
+            _blocks.Add(id);
+            _filled = 0;
+        }
+
+        public override async Task CommitAsync(CancellationToken cancellationToken = default)
+        {
+            if (_filled > 0) await Stage(cancellationToken).ConfigureAwait(false); // none at all: an empty list commits an empty blob
+            await blob.CommitBlockListAsync(_blocks, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _buffer = [];
+            base.Dispose(disposing);
         }
     }
 

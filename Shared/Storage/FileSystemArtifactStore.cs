@@ -100,6 +100,46 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         }
     }
 
+    public Task<ArtifactWriteStream> OpenWriteAsync(string path, CancellationToken cancellationToken = default)
+    {
+        string target = LocalPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        return Task.FromResult<ArtifactWriteStream>(new FileWriter(target));
+    }
+
+    /// <summary>Writes a temporary file next to the target and renames it over the target on commit, as WriteAsync does.</summary>
+    private sealed class FileWriter(string target) : ArtifactWriteStream
+    {
+        private readonly string _temp = target + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+        private FileStream? _file;
+        private bool _committed;
+
+        private FileStream File => _file ??= new FileStream(_temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+
+        public override void Write(byte[] buffer, int offset, int count) => File.Write(buffer, offset, count);
+        public override void Write(ReadOnlySpan<byte> buffer) => File.Write(buffer);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => File.WriteAsync(buffer, cancellationToken);
+
+        public override async Task CommitAsync(CancellationToken cancellationToken = default)
+        {
+            var file = File;
+            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await file.DisposeAsync().ConfigureAwait(false);
+            System.IO.File.Move(_temp, target, overwrite: true);
+            _committed = true;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _file?.Dispose();
+                if (!_committed && System.IO.File.Exists(_temp)) System.IO.File.Delete(_temp);
+            }
+            base.Dispose(disposing);
+        }
+    }
+
     public Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default) => Task.FromResult(File.Exists(LocalPath(path)));
 
     public Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default)

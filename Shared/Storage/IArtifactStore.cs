@@ -9,6 +9,44 @@ public sealed record PinnedRead(Stream Stream, string ETag) : IAsyncDisposable
     public ValueTask DisposeAsync() => Stream.DisposeAsync();
 }
 
+/// <summary>
+/// An artifact being written as a stream: bytes go to the store as they are written (in blocks), so a writer of a large
+/// artifact never holds it whole. Nothing is visible until <see cref="CommitAsync"/>, which replaces any previous
+/// version at once; disposing without committing leaves the previous version (or none) and discards what was written.
+/// </summary>
+public abstract class ArtifactWriteStream : Stream
+{
+    public abstract Task CommitAsync(CancellationToken cancellationToken = default);
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Flush() { }
+}
+
+/// <summary>The fallback writer of stores that cannot stream (test doubles): buffers, and writes whole on commit.</summary>
+internal sealed class BufferedArtifactWriteStream(IArtifactStore store, string path) : ArtifactWriteStream
+{
+    private readonly MemoryStream _buffer = new();
+
+    public override void Write(byte[] buffer, int offset, int count) => _buffer.Write(buffer, offset, count);
+    public override void Write(ReadOnlySpan<byte> buffer) => _buffer.Write(buffer);
+
+    public override Task CommitAsync(CancellationToken cancellationToken = default) =>
+        store.WriteAsync(path, BinaryData.FromBytes(_buffer.ToArray()), cancellationToken);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _buffer.Dispose();
+        base.Dispose(disposing);
+    }
+}
+
 /// <summary>The optimistic-concurrency check failed: someone else changed the artifact since it was read.</summary>
 public sealed class ArtifactConflictException(string path, string? expectedETag)
     : Exception($"'{path}' changed since it was read (expected version {expectedETag ?? "<absent>"}); re-read and retry.")
@@ -56,6 +94,12 @@ public interface IArtifactStore
         if (ifMatch != null && artifact?.ETag != ifMatch) throw new ArtifactConflictException(path, ifMatch);
         return artifact == null ? null : new PinnedRead(artifact.Content.ToStream(), artifact.ETag);
     }
+
+    /// <summary>Opens <paramref name="path"/> for writing as a stream (<see cref="ArtifactWriteStream"/>): for outputs that
+    /// grow with the input (prepared splits), which must never sit in memory whole. The default buffers (stores that
+    /// can stream override it).</summary>
+    Task<ArtifactWriteStream> OpenWriteAsync(string path, CancellationToken cancellationToken = default) =>
+        Task.FromResult<ArtifactWriteStream>(new BufferedArtifactWriteStream(this, path));
 
     Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default);
 

@@ -423,4 +423,39 @@ public sealed class DatasetPreparerTests : IDisposable
         Assert.Equal(prepared.Stats!.ToJson(), back.Stats!.ToJson());
         Assert.Equal(["neg", "pos"], back.Labels);
     }
+    [Fact]
+    public async Task Prepared_output_is_streamed_to_the_store_never_held_whole_in_memory()
+    {
+        // 3,000 rows of about 760 characters: about 2.3 MB of prepared rows, all of them written through streams.
+        var lines = Enumerable.Range(0, 3000).Select(i => Json(Review(i) + " " + new string((char)('a' + i % 26), 720), i % 2 == 0 ? "pos" : "neg"));
+        string path = await UploadAsync("long.jsonl", string.Join("\n", lines) + "\n{\"text\": \"broken");
+        var store = new NoLargeWholeWrites(_store, maxBytes: 64 * 1024);
+
+        var prepared = await DatasetPreparer.PrepareAsync(store, "reviews", "r1", path);
+
+        Assert.Equal(3000, prepared.TrainRows + prepared.ValidationRows + prepared.TestRows);
+        Assert.Equal(3000, await PreparedCountAsync("r1"));
+        Assert.InRange((await _store.ReadAsync(BlobLayout.Prepared("reviews", "r1", DatasetSplit.Train)))!.Content.ToMemory().Length, 1_500_000, 3_000_000);
+        Assert.Equal(3001, Assert.Single(await RejectedAsync("r1")).Line);
+        Assert.Empty(Directory.EnumerateFiles(_root, "*.tmp", SearchOption.AllDirectories)); // every stream committed (renamed into place)
+    }
+
+    /// <summary>A store on which writing an artifact whole from memory fails above <c>maxBytes</c>: large outputs must
+    /// be streamed (OpenWriteAsync).</summary>
+    private sealed class NoLargeWholeWrites(IArtifactStore inner, int maxBytes) : IArtifactStore
+    {
+        public string Location => inner.Location;
+        public Task WriteAsync(string path, BinaryData content, CancellationToken ct = default) =>
+            content.ToMemory().Length > maxBytes
+                ? throw new InvalidOperationException($"{path}: {content.ToMemory().Length} bytes were held in memory and written whole")
+                : inner.WriteAsync(path, content, ct);
+        public Task<ArtifactWriteStream> OpenWriteAsync(string path, CancellationToken ct = default) => inner.OpenWriteAsync(path, ct);
+        public Task<string> WriteIfMatchAsync(string path, BinaryData content, string? etag, CancellationToken ct = default) => inner.WriteIfMatchAsync(path, content, etag, ct);
+        public Task<StoredArtifact?> ReadAsync(string path, CancellationToken ct = default) => inner.ReadAsync(path, ct);
+        public Task<Stream?> OpenReadAsync(string path, CancellationToken ct = default) => inner.OpenReadAsync(path, ct);
+        public Task<PinnedRead?> OpenReadPinnedAsync(string path, string? ifMatch, CancellationToken ct = default) => inner.OpenReadPinnedAsync(path, ifMatch, ct);
+        public Task<bool> ExistsAsync(string path, CancellationToken ct = default) => inner.ExistsAsync(path, ct);
+        public Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken ct = default) => inner.ListAsync(prefix, ct);
+        public Task DeleteAsync(string path, CancellationToken ct = default) => inner.DeleteAsync(path, ct);
+    }
 }

@@ -15,6 +15,9 @@ public sealed class FakeJobExecutor(IArtifactStore store) : IJobExecutor
     public ConcurrentDictionary<string, int> Executions { get; } = new();
     public HashSet<string> FailingJobs { get; } = [];
 
+    /// <summary>Job id -> how many more deliveries fail with a transient storage error (503) before the job runs.</summary>
+    public ConcurrentDictionary<string, int> TransientFailures { get; } = new();
+
     /// <summary>How long a job takes once started (default: no time).</summary>
     public Func<JobMessage, TimeSpan> DurationOf { get; set; } = _ => TimeSpan.Zero;
     public double ChampionAccuracyOnNewSplit { get; set; } = 0.5;
@@ -56,6 +59,11 @@ public sealed class FakeJobExecutor(IArtifactStore store) : IJobExecutor
     {
         if (DurationOf(job) is { } duration && duration > TimeSpan.Zero) await Task.Delay(duration, cancellationToken);
         if (FailingJobs.Contains(job.JobId)) throw new InvalidOperationException("simulated out-of-memory in " + job.JobId);
+        if (TransientFailures.TryGetValue(job.JobId, out int left) && left != 0)
+        {
+            TransientFailures[job.JobId] = left - 1;
+            throw new Azure.RequestFailedException(503, "simulated: the storage account is busy (downloading the prepared data of " + job.JobId + ")");
+        }
         var metrics = new Dictionary<string, double>();
         var details = new Dictionary<string, string>();
         switch (job.Kind)

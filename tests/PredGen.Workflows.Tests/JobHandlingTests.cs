@@ -50,6 +50,61 @@ public sealed class JobHandlingTests : IDisposable
         Assert.Equal("InvalidOperationException: simulated out-of-memory in predgen-s1", result.Error);
     }
 
+    private static readonly TransientRetry Quick = new() { Attempts = 4, FirstDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromMilliseconds(5) };
+
+    [Fact]
+    public async Task A_brief_storage_error_in_the_job_is_retried_with_backoff_and_the_job_succeeds()
+    {
+        var executor = new FakeJobExecutor(_store);
+        executor.TransientFailures["predgen-s1"] = 2; // 503 twice (the prepared data could not be read), then the storage is back
+        var reported = new List<JobCompletion>();
+        var handler = new JobHandler(_store, executor, new CallbackCompletionSink((c, _) => { reported.Add(c); return Task.CompletedTask; }), retry: Quick);
+
+        var result = await handler.HandleAsync(Job(), CancellationToken.None);
+
+        Assert.Equal((JobOutcome.Succeeded, null), (result.Outcome, result.Error));
+        Assert.Equal(3, executor.Executions["predgen-s1"]);
+        Assert.Equal(JobOutcome.Succeeded, JobCompletion.Parse((await _store.ReadTextAsync(BlobLayout.JobResult("sentiment", "run1", "predgen-s1")))!).Outcome);
+        Assert.Equal(JobOutcome.Succeeded, Assert.Single(reported).Outcome);
+    }
+
+    [Theory]
+    [InlineData(408)]
+    [InlineData(429)]
+    [InlineData(500)]
+    [InlineData(503)]
+    public async Task Transient_storage_errors_around_the_job_are_retried_not_turned_into_a_failed_job(int status)
+    {
+        var store = new FaultyStore(_store);
+        string marker = BlobLayout.JobResult("sentiment", "run1", "predgen-s1");
+        // The first read of the result marker, the start marker's write and the result's conditional write each fail once.
+        var failOnce = new HashSet<(string, string)> { ("ReadAsync", marker), ("WriteAsync", BlobLayout.JobStarted("sentiment", "run1", "predgen-s1")), ("WriteIfMatchAsync", marker) };
+        store.Fault = (op, path) => failOnce.Remove((op, path)) ? new Azure.RequestFailedException(status, $"simulated {status} on {path}") : null;
+        int reports = 0;
+        var handler = new JobHandler(store, new FakeJobExecutor(_store), new CallbackCompletionSink((_, _) =>
+            ++reports == 1 ? throw new TimeoutException("the results queue did not answer") : Task.CompletedTask), retry: Quick);
+
+        var result = await handler.HandleAsync(Job(), CancellationToken.None);
+
+        Assert.Empty(failOnce);
+        Assert.Equal(JobOutcome.Succeeded, result.Outcome);
+        Assert.Equal(2, reports);
+    }
+
+    [Fact]
+    public async Task Storage_that_stays_unavailable_leaves_the_job_for_redelivery_with_no_failed_marker()
+    {
+        var executor = new FakeJobExecutor(_store);
+        executor.TransientFailures["predgen-s1"] = -1; // every attempt
+        var handler = new JobHandler(_store, executor, new CallbackCompletionSink((_, _) => Task.CompletedTask), retry: Quick);
+
+        var error = await Assert.ThrowsAsync<Azure.RequestFailedException>(() => handler.HandleAsync(Job(), CancellationToken.None));
+
+        Assert.Equal(503, error.Status);
+        Assert.Equal(4, executor.Executions["predgen-s1"]);
+        Assert.False(await _store.ExistsAsync(BlobLayout.JobResult("sentiment", "run1", "predgen-s1"))); // the next delivery runs it again
+    }
+
     [Fact]
     public async Task A_dispatch_of_a_job_that_already_has_a_result_sends_nothing()
     {
@@ -79,17 +134,36 @@ public sealed class JobHandlingTests : IDisposable
     [Fact]
     public async Task Two_runs_promoting_at_once_leave_the_better_model_as_champion()
     {
-        var a = new PromoteChampionActivity(_store);
-        var b = new PromoteChampionActivity(_store);
+        // The race made certain: both runs read "no champion" before either writes, and the better run (b) writes
+        // first. Without the ETag condition the worse run's write would land last and overwrite the better model.
+        string path = BlobLayout.Champion("sentiment");
+        var store = new FaultyStore(_store);
+        var bothRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bWrote = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int reads = 0;
+        store.BeforeRead = async p =>
+        {
+            if (p != path || Interlocked.Increment(ref reads) > 2) return;
+            if (reads == 2) bothRead.TrySetResult();
+            await bothRead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        };
+        store.BeforeWrite = async (p, content) =>
+        {
+            if (p == path && content.Contains("\"run-a\"", StringComparison.Ordinal)) await bWrote.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        };
+        store.AfterWrite = (p, content) =>
+        {
+            if (p == path && content.Contains("\"run-b\"", StringComparison.Ordinal)) bWrote.TrySetResult();
+        };
 
         var decisions = await Task.WhenAll(
-            Task.Run(() => a.ExecuteAsync(new PromoteChampionInput(Summary("run-a", 0.80), null))),
-            Task.Run(() => b.ExecuteAsync(new PromoteChampionInput(Summary("run-b", 0.90), null))));
+            Task.Run(() => new PromoteChampionActivity(store).ExecuteAsync(new PromoteChampionInput(Summary("run-a", 0.80), null))),
+            Task.Run(() => new PromoteChampionActivity(store).ExecuteAsync(new PromoteChampionInput(Summary("run-b", 0.90), null))));
 
-        var champion = ChampionPointer.Parse((await _store.ReadTextAsync(BlobLayout.Champion("sentiment")))!);
-        Assert.Equal("run-b", champion.RunId);
-        Assert.Equal(0.90, champion.Value);
-        Assert.Contains(decisions, d => d.Promote && d.CandidateValue == 0.90);
+        var champion = ChampionPointer.Parse((await _store.ReadTextAsync(path))!);
+        Assert.Equal(("run-b", 0.90), (champion.RunId, champion.Value));
+        Assert.True(reads >= 3, "run-a did not re-read the pointer after its write was refused");
+        Assert.Equal([false, true], decisions.Select(d => d.Promote)); // run-a, judged again against run-b's 0.90, stands down
     }
 
     [Theory]

@@ -15,11 +15,16 @@ public sealed class InProcessJobLoop : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public InProcessJobLoop(InProcessJobDispatcher jobs, IArtifactStore store, IJobExecutor executor, IJobCompletionSink sink, ILoggerFactory? loggers = null)
+    public InProcessJobLoop(InProcessJobDispatcher jobs, IArtifactStore store, IJobExecutor executor, IJobCompletionSink sink, ILoggerFactory? loggers = null,
+        TransientRetry? retry = null)
     {
         ArgumentNullException.ThrowIfNull(jobs);
-        var handler = new JobHandler(store, executor, sink, loggers?.CreateLogger<JobHandler>());
-        _loop = Task.Run(() => jobs.RunAsync(async (job, ct) => await handler.HandleAsync(job, ct).ConfigureAwait(false), _stop.Token));
+        var handler = new JobHandler(store, executor, sink, loggers?.CreateLogger<JobHandler>(), retry);
+        // A job whose every attempt threw is marked failed and reported, so its run goes on now instead of waiting for
+        // the job timeout (hours); the loop then serves the remaining jobs.
+        _loop = Task.Run(() => jobs.RunAsync(async (job, ct) => await handler.HandleAsync(job, ct).ConfigureAwait(false),
+            (job, error, ct) => handler.GiveUpAsync(job, $"gave up after {jobs.MaxAttempts} attempts, each failed; the last: {error.GetType().Name}: {error.Message}", ct),
+            _stop.Token));
     }
 
     /// <summary>Completions raised as the orchestration event, as the results-queue trigger does in Azure.</summary>

@@ -24,9 +24,11 @@ public static class RetrainStarter
     public static async Task<string> RunIdOfAsync(IArtifactStore store, string datasetPath, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var artifact = await store.ReadAsync(datasetPath, cancellationToken).ConfigureAwait(false)
+        // Hashed as it streams: a dataset of gigabytes never sits in the Functions app's memory.
+        var content = await store.OpenReadAsync(datasetPath, cancellationToken).ConfigureAwait(false)
             ?? throw new FileNotFoundException($"{datasetPath} does not exist in {store.Location}");
-        return RetrainRequest.RunIdFromContentHash(SHA256.HashData(artifact.Content.ToMemory().Span));
+        await using (content.ConfigureAwait(false))
+            return await RunIdOfAsync(content, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task<string> RunIdOfAsync(Stream content, CancellationToken cancellationToken = default) =>

@@ -73,7 +73,8 @@ public sealed class WorkerCommand : ICliCommand
             var executionClock = System.Diagnostics.Stopwatch.StartNew();
             IJobSource source = serviceBusClient != null
                 ? new ServiceBusJobSource(serviceBusClient, jobsQueue, takeAnother: () => budget.CanTakeAnother(executionClock.Elapsed))
-                : new StorageQueueJobSource(JobQueues.StorageQueue(queueEndpoint, jobsQueue, credential), TimeSpan.FromSeconds(parse.GetValue(visibility)));
+                : new StorageQueueJobSource(JobQueues.StorageQueue(queueEndpoint, jobsQueue, credential), TimeSpan.FromSeconds(parse.GetValue(visibility)),
+                    onPoisoned: (job, reason, ct) => handler.GiveUpAsync(job, reason, ct), logger: loggers.CreateLogger<StorageQueueJobSource>());
             Console.WriteLine($"worker: {kind} queue '{jobsQueue}', results '{resultsQueue}', store {artifacts.Location}");
             double? idleSeconds = parse.GetValue(exitWhenIdle)
                 ?? (Env(SettingNames.WorkerExitWhenIdleSeconds) is { Length: > 0 } idle ? double.Parse(idle, System.Globalization.CultureInfo.InvariantCulture) : null);

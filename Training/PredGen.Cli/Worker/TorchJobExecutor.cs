@@ -78,7 +78,8 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
             await syncing.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(sync, curveSync).ConfigureAwait(false);
         }
-        await checkpoints.UploadChangesAsync(cancellationToken).ConfigureAwait(false);
+        // The last checkpoint is worth a longer wait than a rerun of the job: a delivery that finds it resumes at the end.
+        await TransientRetry.Default.RunAsync(checkpoints.UploadChangesAsync, null, cancellationToken).ConfigureAwait(false);
         if (result.Interrupted)
             throw new OperationCanceledException($"training stopped after step {result.Steps} (StopAfterSteps); the next delivery resumes");
 
@@ -91,7 +92,10 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
                 await store.WriteAsync(BlobLayout.Combine(jobPrefix, file), BinaryData.FromBytes(await File.ReadAllBytesAsync(local, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         }
 
-        return Succeeded(job, WithValidationScore(MetricsOf(result.Test), result.Validation), clock.Elapsed.TotalSeconds) with { ResumedFromStep = result.ResumedFromStep ?? 0 };
+        var completion = Succeeded(job, WithValidationScore(MetricsOf(result.Test), result.Validation), clock.Elapsed.TotalSeconds) with { ResumedFromStep = result.ResumedFromStep ?? 0 };
+        // Mirroring rounds that a storage error made wait (each was retried): said in the result, not hidden.
+        return checkpoints.FailedUploads == 0 ? completion
+            : completion with { Details = new Dictionary<string, string> { ["checkpoint_upload_retries"] = checkpoints.FailedUploads.ToString(System.Globalization.CultureInfo.InvariantCulture) } };
     }
 
     /// <summary>The classical baseline on the run's prepared splits: metrics.json and test_predictions.jsonl go where a

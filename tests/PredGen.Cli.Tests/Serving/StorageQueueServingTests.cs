@@ -231,9 +231,7 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
         var duration = TimeSpan.FromSeconds(4);
         await using var bed = await ServingTestBed.StartAsync(azurite, maxBatchSize: 8, maxBatchWaitMs: 5, computeMs: 2);
         var clients = Enumerable.Range(0, Clients).Select(_ => bed.NewClient()).ToList();
-        var sent = new ConcurrentDictionary<string, int>();
-        var replies = new ConcurrentDictionary<string, int>();
-        var wrong = new ConcurrentBag<string>();
+        var expected = new ConcurrentDictionary<string, string>(); // request id -> the label its text calls for
         var stopwatch = Stopwatch.StartNew();
 
         await Task.WhenAll(clients.SelectMany(client => Enumerable.Range(0, LoopsPerClient).Select(async loop =>
@@ -242,28 +240,38 @@ public sealed class StorageQueueServingTests(AzuriteFixture azurite)
             {
                 string text = (loop % 2 == 0 ? "good " : "bad ") + Guid.NewGuid().ToString("N")[..6];
                 var request = bed.Request(text);
-                sent.AddOrUpdate(request.RequestId, 1, (_, n) => n + 1);
-                var reply = await client.PredictAsync(request, Timeout);
-                replies.AddOrUpdate(reply.RequestId, 1, (_, n) => n + 1);
-                if (reply.Label != (loop % 2 == 0 ? "positive" : "negative")) wrong.Add(reply.RequestId);
+                Assert.True(expected.TryAdd(request.RequestId, loop % 2 == 0 ? "positive" : "negative"));
+                await client.PredictAsync(request, Timeout);
             }
         })));
-        long unmatched = clients.Sum(c => c.UnmatchedReplies);
+        var elapsed = stopwatch.Elapsed;
+        await Task.Delay(500); // time for a duplicate reply to arrive, had one been sent
+        long unmatched = clients.Sum(c => c.UnmatchedReplies); // replies that reached a client for no waiting request
         foreach (var c in clients) await c.DisposeAsync();
 
+        // What the worker and the store say, not what the clients counted: each request has a stored reply with the
+        // right label, the worker sent exactly one reply per request, no client got a reply it did not wait for, and
+        // no message is left on any queue.
+        var stored = new Dictionary<string, PredictionReply?>();
+        foreach (var id in expected.Keys)
+            stored[id] = await bed.Store.ReadTextAsync(BlobLayout.PredictionResult(bed.Task, id)) is { } json ? PredictionReply.Parse(json) : null;
+        var queues = azurite.CreateQueueServiceClient();
         var summary = new
         {
-            clients = Clients * LoopsPerClient, seconds = stopwatch.Elapsed.TotalSeconds, requests = sent.Count, replies = replies.Values.Sum(),
-            lost = sent.Keys.Count(k => !replies.ContainsKey(k)), duplicated = replies.Values.Count(n => n > 1), unmatched,
-            inferences = bed.Loader!.TotalRows, batches = bed.Metrics.Batches, requests_per_second = sent.Count / stopwatch.Elapsed.TotalSeconds,
+            clients = Clients * LoopsPerClient, seconds = elapsed.TotalSeconds, requests = expected.Count, worker_replies = bed.Metrics.Replied,
+            without_stored_reply = stored.Count(kv => kv.Value == null), wrong_label = stored.Count(kv => kv.Value != null && kv.Value.Label != expected[kv.Key]),
+            unmatched, inferences = bed.Loader!.TotalRows, batches = bed.Metrics.Batches, requests_per_second = expected.Count / elapsed.TotalSeconds,
         };
         File.WriteAllText(Path.Combine(TestPaths.ArtifactDirectory("serving"), "load-test.json"), JsonSerializer.Serialize(summary));
-        Assert.True(sent.Count >= Clients * LoopsPerClient, $"only {sent.Count} requests were sent");
-        Assert.Equal((0, 0, 0L), (summary.lost, summary.duplicated, unmatched));
-        Assert.Equal(sent.Count, summary.replies);
-        Assert.Equal(sent.Count, bed.Loader!.TotalRows); // nothing computed twice
-        Assert.Empty(wrong);
-        Assert.True(bed.Metrics.Batches < sent.Count, $"{bed.Metrics.Batches} batches for {sent.Count} requests: no batching happened");
+        Assert.True(expected.Count >= Clients * LoopsPerClient, $"only {expected.Count} requests were sent");
+        Assert.Equal((0, 0), (summary.without_stored_reply, summary.wrong_label));
+        Assert.Equal((expected.Count, 0L, 0L), (bed.Metrics.Replied, bed.Metrics.Cached, bed.Metrics.Failures)); // one reply sent per request
+        Assert.Equal(0L, unmatched); // no reply arrived twice or for nobody
+        Assert.Empty((await queues.GetQueueClient(bed.RequestsQueue).PeekMessagesAsync(32)).Value); // nothing left unanswered
+        var poison = queues.GetQueueClient(bed.PoisonQueue);
+        Assert.True(!(await poison.ExistsAsync()).Value || (await poison.PeekMessagesAsync(32)).Value.Length == 0, "requests were poisoned under load");
+        Assert.Equal(expected.Count, bed.Loader!.TotalRows); // nothing computed twice
+        Assert.True(bed.Metrics.Batches < expected.Count, $"{bed.Metrics.Batches} batches for {expected.Count} requests: no batching happened");
     }
 
     [Fact]
