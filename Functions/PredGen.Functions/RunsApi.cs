@@ -79,7 +79,7 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
         }
         catch (FileNotFoundException e)
         {
-            return new NotFoundObjectResult(new { error = e.Message });
+            return Respond(StatusCodes.Status404NotFound, new { error = e.Message });
         }
         catch (ArgumentException e)
         {
@@ -93,10 +93,14 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
             Training = body.Steps is int s ? defaults.Training with { Steps = s } : defaults.Training,
         };
         var start = await RetrainStarter.StartAsync(client, retrain, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new ObjectResult(start) { StatusCode = start.Started ? StatusCodes.Status202Accepted : StatusCodes.Status200OK };
+        return Respond(start.Started ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, start);
     }
 
-    private static BadRequestObjectResult BadRequest(string field, string problem) => new(new { error = field + ": " + problem, field });
+    private static JsonResult BadRequest(string field, string problem) => Respond(StatusCodes.Status400BadRequest, new { error = field + ": " + problem, field });
+
+    /// <summary>Every body in snake_case, as documented (docs/DEPLOY.md): an ObjectResult would go through the host's
+    /// MVC serializer, which writes camelCase ("instanceId").</summary>
+    private static JsonResult Respond(int status, object value) => new(value, Json) { StatusCode = status };
 
     /// <summary>"$.kind" -> "kind", "$.methods[1]" -> "methods"; the body itself when the path names no field.</summary>
     private static string FieldOf(string? path)
@@ -117,7 +121,7 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
         ArgumentNullException.ThrowIfNull(request);
         var retry = await RetrainStarter.RetryFailedAsync(client, store, instanceId, request.HttpContext.RequestAborted).ConfigureAwait(false);
         if (retry == null) return new NotFoundResult();
-        return new ObjectResult(retry) { StatusCode = retry.Restarted ? StatusCodes.Status202Accepted : StatusCodes.Status409Conflict };
+        return Respond(retry.Restarted ? StatusCodes.Status202Accepted : StatusCodes.Status409Conflict, retry);
     }
 
     [Function(nameof(GetRun))]
@@ -127,7 +131,7 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
         var instance = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        return instance == null ? new NotFoundResult() : new OkObjectResult(View(instance, withResult: true));
+        return instance == null ? new NotFoundResult() : Respond(StatusCodes.Status200OK, View(instance, withResult: true));
     }
 
     [Function(nameof(ListRuns))]
@@ -150,7 +154,7 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
             runs.Add(View(instance, withResult: false));
             if (runs.Count >= 500) break;
         }
-        return new OkObjectResult(runs.OrderByDescending(r => r.CreatedAt).ToList());
+        return Respond(StatusCodes.Status200OK, runs.OrderByDescending(r => r.CreatedAt).ToList());
     }
 
     [Function(nameof(GetReport))]
@@ -165,8 +169,8 @@ public sealed class RunsApi(IArtifactStore store, RetrainDefaults defaults)
         if (input == null) return new NotFoundResult();
         string html = BlobLayout.ReportHtml(input.Task, input.RunId), markdown = BlobLayout.ReportMarkdown(input.Task, input.RunId);
         if (!await store.ExistsAsync(html, request.HttpContext.RequestAborted).ConfigureAwait(false))
-            return new NotFoundObjectResult(new { error = "no report yet", runtime_status = instance.RuntimeStatus.ToString() });
-        return new OkObjectResult(new
+            return Respond(StatusCodes.Status404NotFound, new { error = "no report yet", runtime_status = instance.RuntimeStatus.ToString() });
+        return Respond(StatusCodes.Status200OK, new
         {
             html_path = html, markdown_path = markdown,
             html_url = store.Location.TrimEnd('/') + "/" + html, markdown_url = store.Location.TrimEnd('/') + "/" + markdown,

@@ -42,13 +42,13 @@ public sealed class RunsApiTests : IClassFixture<HttpApiHost>
         var (againStatus, again) = await StartAsync(body);
 
         Assert.Equal(202, status);
-        string instanceId = started!.Value.GetProperty("instanceId").GetString()!;
+        string instanceId = started!.Value.GetProperty("instance_id").GetString()!;
         Assert.True(started.Value.GetProperty("started").GetBoolean());
         var input = (await _h.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!.ReadInputAs<RetrainRequest>()!;
         Assert.Equal((TaskKind.Regression, 2, 7), (input.Kind, input.Seeds, input.Training.Steps));
         Assert.Equal(["PredGen", "Generator"], input.Methods);
         Assert.Equal(200, againStatus);
-        Assert.Equal((instanceId, false), (again!.Value.GetProperty("instanceId").GetString(), again.Value.GetProperty("started").GetBoolean()));
+        Assert.Equal((instanceId, false), (again!.Value.GetProperty("instance_id").GetString(), again.Value.GetProperty("started").GetBoolean()));
     }
 
     [Theory]
@@ -111,7 +111,7 @@ public sealed class RunsApiTests : IClassFixture<HttpApiHost>
 
         Assert.Equal(202, status);
         string expected = RetrainRequest.RunIdFromContentHash(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
-        Assert.Equal(RetrainRequest.InstanceIdFor(task, expected), started!.Value.GetProperty("instanceId").GetString());
+        Assert.Equal(RetrainRequest.InstanceIdFor(task, expected), started!.Value.GetProperty("instance_id").GetString());
     }
 
     [Fact]
@@ -126,15 +126,15 @@ public sealed class RunsApiTests : IClassFixture<HttpApiHost>
         var listed = await ListIdsAsync(task);
         var listedOther = await ListIdsAsync(task + "-2");
 
-        Assert.Equal([mine!.Value.GetProperty("instanceId").GetString()!], listed);
-        Assert.Equal([other!.Value.GetProperty("instanceId").GetString()!], listedOther);
+        Assert.Equal([mine!.Value.GetProperty("instance_id").GetString()!], listed);
+        Assert.Equal([other!.Value.GetProperty("instance_id").GetString()!], listedOther);
     }
 
     private async Task<List<string>> ListIdsAsync(string task)
     {
         var (status, runs) = await HttpApiHost.SendAsync(_h.Request("GET", query: "?task=" + task), r => RunsApi.ListRuns(r, _h.Client));
         Assert.Equal(200, status);
-        return [.. runs!.Value.EnumerateArray().Select(r => r.GetProperty("instanceId").GetString()!)];
+        return [.. runs!.Value.EnumerateArray().Select(r => r.GetProperty("instance_id").GetString()!)];
     }
 
     [Fact]
@@ -143,14 +143,14 @@ public sealed class RunsApiTests : IClassFixture<HttpApiHost>
         string task = Task();
         await _h.UploadAsync(task, "a.jsonl", HttpApiHost.Jsonl(40));
         var (_, started) = await StartAsync($$"""{"task":"{{task}}","dataset":"a.jsonl"}""");
-        string id = started!.Value.GetProperty("instanceId").GetString()!;
+        string id = started!.Value.GetProperty("instance_id").GetString()!;
         await _h.WaitForStatusAsync(id, i => i.SerializedCustomStatus != null);
 
         var (status, run) = await HttpApiHost.SendAsync(_h.Request("GET"), r => RunsApi.GetRun(r, id, _h.Client));
         var (unknown, _) = await HttpApiHost.SendAsync(_h.Request("GET"), r => RunsApi.GetRun(r, "retrain-nosuch-0000", _h.Client));
 
         Assert.Equal(200, status);
-        Assert.Equal((id, "Running"), (run!.Value.GetProperty("instanceId").GetString(), run.Value.GetProperty("runtimeStatus").GetString()));
+        Assert.Equal((id, "Running"), (run!.Value.GetProperty("instance_id").GetString(), run.Value.GetProperty("runtime_status").GetString()));
         Assert.Contains(run.Value.GetProperty("progress").GetProperty("stage").GetString(), new[] { RetrainStages.Preparing, RetrainStages.Trials, RetrainStages.Training });
         Assert.Equal(404, unknown);
     }
@@ -161,7 +161,7 @@ public sealed class RunsApiTests : IClassFixture<HttpApiHost>
         string task = Task();
         await _h.UploadAsync(task, "a.jsonl", HttpApiHost.Jsonl(40));
         var (_, started) = await StartAsync($$"""{"task":"{{task}}","dataset":"a.jsonl"}""");
-        string id = started!.Value.GetProperty("instanceId").GetString()!, runId = started.Value.GetProperty("runId").GetString()!;
+        string id = started!.Value.GetProperty("instance_id").GetString()!, runId = started.Value.GetProperty("run_id").GetString()!;
 
         var (before, pending) = await HttpApiHost.SendAsync(_h.Request("GET"), r => _h.Api().GetReport(r, id, _h.Client));
         await _h.Store.WriteTextAsync(BlobLayout.ReportHtml(task, runId), "<html></html>");
@@ -184,7 +184,7 @@ public sealed class RunsApiTests : IClassFixture<HttpApiHost>
         await _h.UploadAsync(task, "ok.jsonl", HttpApiHost.Jsonl(40));
         var (_, failedStart) = await StartAsync($$"""{"task":"{{task}}","dataset":"few.jsonl"}""");
         var (_, runningStart) = await StartAsync($$"""{"task":"{{task}}","dataset":"ok.jsonl"}""");
-        string failed = failedStart!.Value.GetProperty("instanceId").GetString()!, running = runningStart!.Value.GetProperty("instanceId").GetString()!;
+        string failed = failedStart!.Value.GetProperty("instance_id").GetString()!, running = runningStart!.Value.GetProperty("instance_id").GetString()!;
         await _h.WaitForStatusAsync(failed, i => i.RuntimeStatus == OrchestrationRuntimeStatus.Failed);
         await _h.WaitForStatusAsync(running, i => i.RuntimeStatus == OrchestrationRuntimeStatus.Running);
 
