@@ -40,6 +40,7 @@ public sealed class TrainCommand : ICliCommand
         var pooling = new Option<string>("--pooling") { Description = "Predictor pooling: mean | last", DefaultValueFactory = _ => "mean" };
         var head = new Option<string>("--predictor-head") { Description = "Predictor head: linear | mlp (the width of PredGen's adapter, to rule capacity out)", DefaultValueFactory = _ => "linear" };
         var trainOnPrompt = new Option<bool>("--train-on-prompt") { Description = "Generator/PredGen: also train on the prompt tokens" };
+        var answerOnlyAdapter = new Option<bool>("--adapter-answer-only") { Description = "PredGen: the task adapter reads the answer's states only, not also the prompt's last state that wrote its first token (the design before it; for comparisons)" };
         var evalEvery = new Option<int>("--eval-every") { Description = "validate every N steps (0: once per epoch)" };
         var patience = new Option<int>("--patience") { Description = "early stopping patience in validations (0: off)", DefaultValueFactory = _ => 3 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 50 };
@@ -52,7 +53,7 @@ public sealed class TrainCommand : ICliCommand
         var command = new Command("train", "Fine-tune a base checkpoint with Predictor, Generator or PredGen; writes <out>/metrics.json and <out>/model.")
         {
             data, taskKind, method, baseModel, output, seed, maxSteps, epochs, batch, accumulation, lr, headLr, warmup, clip,
-            fineTuning, loraRank, loss, schedule, mixing, pMin, pMax, ramp, pooling, head, trainOnPrompt, evalEvery, patience,
+            fineTuning, loraRank, loss, schedule, mixing, pMin, pMax, ramp, pooling, head, trainOnPrompt, answerOnlyAdapter, evalEvery, patience,
             checkpointEvery, maxPrompt, device, dtype, threads, json,
         };
         command.SetAction((parse, cancellationToken) =>
@@ -83,6 +84,7 @@ public sealed class TrainCommand : ICliCommand
                 Pooling = CliNames.Parse<PoolingKind>(parse.GetValue(pooling)!, "--pooling"),
                 PredictorHead = CliNames.Parse<PredictorHeadKind>(parse.GetValue(head)!, "--predictor-head"),
                 TrainOnPrompt = parse.GetValue(trainOnPrompt),
+                AdapterReadsPromptState = !parse.GetValue(answerOnlyAdapter),
                 EvalEvery = parse.GetValue(evalEvery),
                 EarlyStoppingPatience = parse.GetValue(patience),
                 CheckpointEvery = parse.GetValue(checkpointEvery),

@@ -19,7 +19,9 @@ public interface IDecodingConstraint
 /// promptLength + t), the last generated token included; zeros past a row's end. PredGen's task adapter reads these
 /// (the paper's Z[n:n+m]), so the decoder feeds a row's last token once more even when nothing is left to generate.
 /// The caller owns the tensor (it is moved out of the decoder's dispose scope).</param>
-public sealed record GenerationResult(IReadOnlyList<int[]> Tokens, Tensor? HiddenStates);
+/// <param name="PromptLastHidden">[B, H] with the hidden states (from <see cref="GreedyDecoder.Generate"/>): the state at
+/// each prompt's last token, the one that wrote the first generated token. Owned by the caller as well.</param>
+public sealed record GenerationResult(IReadOnlyList<int[]> Tokens, Tensor? HiddenStates, Tensor? PromptLastHidden = null);
 
 /// <summary>Batched greedy decoding with left-padded prompts, a KV cache, and per-row stopping.</summary>
 public static class GreedyDecoder
@@ -46,8 +48,9 @@ public static class GreedyDecoder
         using var cache = model.NewCache();
         var last = model.forward(new CausalLMInput(ids, mask, cache, ComputeLogits: false)).HiddenStates.select(1, -1);
         var result = Continue(model, cache, last, maxNewTokens, padId, stopTokens, constraint, returnHiddenStates);
+        if (!returnHiddenStates) return result;
         result.HiddenStates?.MoveToOuterDisposeScope();
-        return result;
+        return result with { PromptLastHidden = last.MoveToOuterDisposeScope() };
     }
 
     /// <summary>

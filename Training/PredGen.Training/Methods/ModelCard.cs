@@ -55,6 +55,19 @@ public sealed record ModelCard
     [JsonPropertyName("answer_positions")]
     public int AnswerPositions { get; init; }
 
+    /// <summary>PredGen: the adapter also reads, before the answer's states, the state at the prompt's last token: the
+    /// one that wrote the answer's first token (what a Hugging Face generate() with output_hidden_states reports for
+    /// the first generated token, so "the hidden states of the generated tokens" of the reference include it). Without
+    /// it the adapter sees the decision between labels only through the states after it. False in cards written before
+    /// it existed, which load and serve as they were trained.</summary>
+    [JsonPropertyName("adapter_reads_prompt_state")]
+    public bool AdapterReadsPromptState { get; init; }
+
+    /// <summary>Positions the task adapter reads: the prompt's last state when <see cref="AdapterReadsPromptState"/>,
+    /// then <see cref="AnswerPositions"/> answer states.</summary>
+    [JsonIgnore]
+    public int AdapterPositions => AnswerPositions + (AdapterReadsPromptState ? 1 : 0);
+
     [JsonPropertyName("adapter_hidden")]
     public int AdapterHidden { get; init; }
 

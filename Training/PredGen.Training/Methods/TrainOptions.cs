@@ -130,6 +130,10 @@ public sealed record TrainOptions
     /// <summary>Steps over which p ramps from min to max; 0: the whole run.</summary>
     public int SamplingRampSteps { get; init; }
 
+    /// <summary>The task adapter reads the prompt's last state (which wrote the answer's first token) before the answer's
+    /// states (<see cref="ModelCard.AdapterReadsPromptState"/>); false: the answer's states only.</summary>
+    public bool AdapterReadsPromptState { get; init; } = true;
+
     /// <summary>Hidden width of the task adapter's MLP (and of the Predictor's MLP head); 0: the backbone's hidden size.</summary>
     public int AdapterHidden { get; init; }
 

@@ -375,6 +375,7 @@ public static class Trainer
             Pooling = options.Pooling,
             PredictorHead = options.PredictorHead,
             AnswerPositions = options.Method == MethodKind.Predictor ? 0 : MethodNetwork.AnswerPositions(options.TaskKind, labels, format, tokenizer),
+            AdapterReadsPromptState = options.Method == MethodKind.PredGen && options.AdapterReadsPromptState,
             AdapterHidden = options.AdapterHidden > 0 ? options.AdapterHidden : config.HiddenSize,
             HiddenSize = config.HiddenSize,
             FineTuning = options.FineTuning,

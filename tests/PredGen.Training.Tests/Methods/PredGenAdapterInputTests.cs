@@ -23,7 +23,7 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
     /// <summary>An untrained tiny network in train mode (as the trainer leaves it), optionally with LoRA whose B is
     /// non-zero and whose dropout is high, so a pass that ran with dropout would not match inference.</summary>
     private static MethodNetwork Untrained(TaskKind kind, IReadOnlyList<string>? labels = null, NumberFormat? format = null,
-        FineTuning fineTuning = FineTuning.Full, int seed = 13)
+        FineTuning fineTuning = FineTuning.Full, int seed = 13, bool readsPromptState = true)
     {
         manual_seed(seed);
         var backbone = new LlamaForCausalLM(LlamaConfig.Tiny(ByteTokenizer.Size));
@@ -41,6 +41,7 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
             Labels = labels,
             NumberFormat = format,
             AnswerPositions = MethodNetwork.AnswerPositions(kind, labels, format, Bytes),
+            AdapterReadsPromptState = readsPromptState,
             AdapterHidden = 16,
             HiddenSize = backbone.Config.HiddenSize,
             MaxPromptTokens = 64,
@@ -72,11 +73,19 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
         {
             var ids = prompts[b].Concat(own[b]).Select(i => (long)i).ToArray();
             var hidden = network.Backbone.forward(new CausalLMInput(tensor(ids).view(1, -1), ComputeLogits: false)).HiddenStates[0];
+            int first = network.Card.AdapterReadsPromptState ? 1 : 0;
+            Assert.Equal(network.Card.AnswerPositions + first, adapterInput.shape[1]);
+            if (first == 1)
+            {
+                // The state that wrote the first answer token: the prompt's last position.
+                float promptDiff = MaxAbsDiff(hidden.narrow(0, prompts[b].Length - 1, 1), adapterInput[b].narrow(0, 0, 1));
+                Assert.True(promptDiff < 1e-4f, $"row {b}: the adapter's first input is not the prompt's last state (max diff {promptDiff})");
+            }
             var atTokens = hidden.narrow(0, prompts[b].Length, own[b].Length);
-            float diff = MaxAbsDiff(atTokens, adapterInput[b].narrow(0, 0, own[b].Length));
+            float diff = MaxAbsDiff(atTokens, adapterInput[b].narrow(0, first, own[b].Length));
             Assert.True(diff < 1e-4f, $"row {b}: the adapter input is not the states at the own tokens (max diff {diff})");
-            if (own[b].Length < adapterInput.shape[1])
-                Assert.Equal(0f, adapterInput[b].narrow(0, own[b].Length, adapterInput.shape[1] - own[b].Length).abs().max().item<float>());
+            if (first + own[b].Length < adapterInput.shape[1])
+                Assert.Equal(0f, adapterInput[b].narrow(0, first + own[b].Length, adapterInput.shape[1] - first - own[b].Length).abs().max().item<float>());
         }
     }
 
@@ -120,11 +129,13 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
         AssertStatesAtOwnTokens(network, prompts, pass.OwnTokens, training);
     }
 
-    [Fact]
-    public void For_a_multi_digit_number_the_adapter_input_built_in_training_equals_the_one_built_at_inference()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]   // a card written before the adapter read the prompt's last state
+    public void For_a_multi_digit_number_the_adapter_input_built_in_training_equals_the_one_built_at_inference(bool readsPromptState)
     {
         var format = new NumberFormat(HasSign: true, IntegerDigits: 2, Decimals: 2);
-        using var network = Untrained(TaskKind.Regression, format: format, fineTuning: FineTuning.Lora);
+        using var network = Untrained(TaskKind.Regression, format: format, fineTuning: FineTuning.Lora, readsPromptState: readsPromptState);
         var grammar = (NumberGrammar)network.Grammar!;
         var prompts = Prompts(network, 6);
         var gold = SignedValues.Select(grammar.Encode).ToList();
@@ -132,7 +143,8 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
 
         var pass = network.PredGenForward(prompts, gold, Checkerboard(prompts.Count, format.Length), trainOnPrompt: false, digitWeights: true);
         var training = pass.AdapterInput.detach();
-        Assert.Equal([prompts.Count, format.Length, 32L], training.shape);   // every digit, the last one included
+        // every digit, the last one included, after the prompt's last state when the card reads it
+        Assert.Equal([prompts.Count, format.Length + (readsPromptState ? 1 : 0), 32L], training.shape);
 
         network.Backbone.eval();
         using var noGrad = no_grad();
@@ -142,6 +154,43 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
         output.WriteLine($"own answers [{string.Join(", ", pass.OwnTokens.Select(grammar.Text))}], max |Z_train − Z_decode| {diff:E2}");
         Assert.True(diff < 1e-5f, $"training vs greedy decoding: {diff}");
         AssertStatesAtOwnTokens(network, prompts, pass.OwnTokens, training);
+    }
+
+    [Fact]
+    public void For_labels_fed_own_tokens_keep_the_gold_target_where_they_leave_the_gold_label_and_drop_the_targets_after()
+    {
+        // Multi-byte labels that share no first byte: an own label differs from the gold one at its first token.
+        string[] labels = ["yes", "no", "maybe"];
+        using var network = Untrained(TaskKind.Classification, labels, seed: 7);
+        var prompts = Prompts(network, 8);
+        var gold = Enumerable.Range(0, prompts.Count).Select(b => Bytes.Encode(labels[b % labels.Length]).ToArray()).ToList();
+        var all = new bool[prompts.Count, gold.Max(g => g.Length)];
+        for (int b = 0; b < prompts.Count; b++) for (int t = 0; t < all.GetLength(1); t++) all[b, t] = true;   // p = 1
+        using var scope = NewDisposeScope();
+
+        var pass = network.PredGenForward(prompts, gold, all, trainOnPrompt: false, digitWeights: false);
+        int diverged = Enumerable.Range(0, prompts.Count).Count(b => !pass.FedTokens[b].AsSpan(0, gold[b].Length).SequenceEqual(gold[b]));
+        Assert.True(diverged > 0, "the untrained model writes a wrong label for some row, so the rule is exercised");
+
+        // Brute force: per row, the gold targets up to and including the first fed token that differs from gold (EOS
+        // only when the whole gold label was fed), nothing after it.
+        double sum = 0;
+        int count = 0;
+        using (no_grad())
+        {
+            network.Backbone.eval();
+            for (int b = 0; b < prompts.Count; b++)
+            {
+                var fed = pass.FedTokens[b];
+                var ids = prompts[b].Concat(fed).Select(i => (long)i).ToArray();
+                var logProbs = nn.functional.log_softmax(network.Backbone.forward(new CausalLMInput(tensor(ids).view(1, -1))).Logits![0], -1);
+                var targets = gold[b].Append(Bytes.EosId).ToArray();
+                int last = 0;
+                while (last < gold[b].Length && last < fed.Length && fed[last] == gold[b][last]) last++;
+                for (int j = 0; j <= last; j++, count++) sum -= logProbs[prompts[b].Length - 1 + j, targets[j]].item<float>();
+            }
+        }
+        Assert.Equal(sum / count, pass.WriterLoss.item<float>(), 4);
     }
 
     [Fact]

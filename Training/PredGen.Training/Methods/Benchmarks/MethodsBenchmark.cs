@@ -153,6 +153,7 @@ public static class MethodsBenchmark
             Labels = labels,
             NumberFormat = format,
             AnswerPositions = method == MethodKind.Predictor ? 0 : MethodNetwork.AnswerPositions(kind, labels, format, tokenizer),
+            AdapterReadsPromptState = method == MethodKind.PredGen,
             AdapterHidden = config.HiddenSize,
             HiddenSize = config.HiddenSize,
             MaxPromptTokens = 512,

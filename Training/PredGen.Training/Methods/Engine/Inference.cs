@@ -112,7 +112,8 @@ internal static class Inference
             return new RepresentationSet(Rows(pooled.to(ScalarType.Float32)), null);
         }
         var (tokens, states) = network.Decode(prompts);
-        var lengths = tensor(tokens.Select(t => (float)Math.Max(1, t.Length)).ToArray(), device: states.device).view(-1, 1);
+        int extra = network.Card.AdapterReadsPromptState ? 1 : 0;           // the prompt's last state, read first
+        var lengths = tensor(tokens.Select(t => (float)Math.Max(1, t.Length + extra)).ToArray(), device: states.device).view(-1, 1);
         var mean = states.to(ScalarType.Float32).sum(1) / lengths;
         var flat = states.to(ScalarType.Float32).reshape(states.shape[0], -1);
         return new RepresentationSet(Rows(mean), Rows(flat));

@@ -43,7 +43,7 @@ internal sealed class MethodNetwork : IDisposable
         Head = card.Method switch
         {
             MethodKind.Predictor => new PredictorHead(card.HiddenSize, outputs, card.PredictorHead, card.AdapterHidden),
-            MethodKind.PredGen => new TaskAdapter(card.AnswerPositions, card.HiddenSize, card.AdapterHidden, outputs),
+            MethodKind.PredGen => new TaskAdapter(card.AdapterPositions, card.HiddenSize, card.AdapterHidden, outputs),
             _ => null,
         };
         Head?.to(backbone.DType).to(backbone.Device);
@@ -121,7 +121,9 @@ internal sealed class MethodNetwork : IDisposable
     /// scheduled-sampling mix (own token where <paramref name="sampleMask"/>[b, t] is set, the gold token elsewhere;
     /// the targets stay gold) and, for the rows whose mix is not their own answer already, the own answer as extra
     /// rows (the cache's rows are selected, not recomputed). Z is the hidden states AT the own answer's tokens, the
-    /// last one included (the paper's Z[n:n+m]; the reference code's hidden states of the generated tokens), so its
+    /// last one included (the paper's Z[n:n+m]), preceded by the prompt's last state, which wrote the first of them (a
+    /// Hugging Face generate() reports it as the first generated token's hidden state, so the reference code's "hidden
+    /// states of the generated tokens" hold it; <see cref="AdapterInput"/>), so its
     /// gradient reaches the backbone through that forward and the prompt's cache. Before this, the adapter read the
     /// states of the mixed, mostly gold, tokens: it learnt to read the gold answer back and carried no signal at
     /// inference (issue 12).
@@ -162,13 +164,13 @@ internal sealed class MethodNetwork : IDisposable
             var hidden = Backbone.forward(new CausalLMInput(contIds, contMask, extended ?? cache, ComputeLogits: false)).HiddenStates;
 
             int fedWidth = answers.Max(a => a.Length);
-            var writerLoss = WriterLoss(ids, mask, promptStates, hidden.narrow(0, 0, rows).narrow(1, 0, fedWidth), answers, trainOnPrompt, digitWeights);
+            var writerLoss = WriterLoss(ids, mask, promptStates, hidden.narrow(0, 0, rows).narrow(1, 0, fedWidth), answers, trainOnPrompt, digitWeights, fed);
 
             // Row b reads its own answer's states: from the mix's row when they are the same tokens, else its extra row.
             var source = Enumerable.Range(0, rows).Select(b => (long)b).ToArray();
             for (int i = 0; i < extra.Count; i++) source[extra[i]] = rows + i;
             var ownStates = hidden.index_select(0, tensor(source, device: device));
-            var z = MaskedAnswerStates(ownStates, own);
+            var z = AdapterInput(promptStates.select(1, -1), MaskedAnswerStates(ownStates, own));
             return new PredGenPass(writerLoss, z, own, fed, extra.Count);
         }
         finally
@@ -201,6 +203,13 @@ internal sealed class MethodNetwork : IDisposable
         return PadPositions(states.narrow(1, 0, width) * keepTensor, Card.AnswerPositions);
     }
 
+    /// <summary>The task adapter's input [B, <see cref="ModelCard.AdapterPositions"/>, H]: the prompt's last state
+    /// <paramref name="promptLast"/> [B, H] first when the card says so, then the answer states [B, AnswerPositions, H].
+    /// Training, inference and label scoring all build it here.</summary>
+    public Tensor AdapterInput(Tensor promptLast, Tensor answerStates) => Card.AdapterReadsPromptState
+        ? cat([promptLast.unsqueeze(1).to(answerStates.dtype), answerStates], 1)
+        : answerStates;
+
     /// <summary>Token rows right-padded to <paramref name="width"/>: ids and mask [rows, width] (1 = token). Pads follow
     /// the real tokens, so causal attention never lets a real token see one.</summary>
     private (Tensor Ids, Tensor Mask) RightPad(IReadOnlyList<int[]> tokens, int width)
@@ -222,8 +231,17 @@ internal sealed class MethodNetwork : IDisposable
     /// <summary>
     /// L_W: cross-entropy of the gold answer + EOS, read from the states that predict each token: the prompt's last for
     /// token 0, the state after fed token j−1 for token j (<paramref name="answerStates"/> [B, m, H], whatever was fed).
+    /// <para>
+    /// A label is one choice from a closed set, not a sequence whose later tokens stand on their own as a number's digits
+    /// do (a digit after a wrong one still has its place value). When scheduled sampling fed the model's own label
+    /// token where it differs from the gold one (<paramref name="fed"/>), the gold label's later tokens and EOS after
+    /// that prefix spell no label at all ("Dem" + "ublican"): their targets are dropped. The token where the own
+    /// answer left the gold one keeps its gold target, so the model still learns the choice. Without this, late in
+    /// training (p near 1) L_W rose to 2-3 nats on those impossible continuations and dominated the combined loss.
+    /// </para>
     /// </summary>
-    private Tensor WriterLoss(Tensor ids, Tensor mask, Tensor promptStates, Tensor answerStates, IReadOnlyList<int[]> answers, bool trainOnPrompt, bool digitWeights)
+    private Tensor WriterLoss(Tensor ids, Tensor mask, Tensor promptStates, Tensor answerStates, IReadOnlyList<int[]> answers, bool trainOnPrompt, bool digitWeights,
+        int[][]? fed = null)
     {
         int rows = answers.Count;
         int width = (int)answerStates.shape[1];
@@ -237,10 +255,15 @@ internal sealed class MethodNetwork : IDisposable
         for (int b = 0; b < rows; b++)
         {
             int m = answers[b].Length;
+            int coherent = IsClassification && fed != null ? FirstDivergence(fed[b], answers[b]) : m;
             for (int j = 0; j <= width; j++)
             {
                 int k = b * (width + 1) + j;
-                if (j < m)
+                if (j > coherent)
+                {
+                    targets[k] = IgnoreIndex;       // after a fed prefix that is no prefix of the gold label
+                }
+                else if (j < m)
                 {
                     targets[k] = answers[b][j];
                     // Earlier digits carry more of the value: linearly decreasing weights with mean 1 (as the reference).
@@ -275,6 +298,14 @@ internal sealed class MethodNetwork : IDisposable
         return numerator / denominator;
     }
 
+    /// <summary>The first position where the fed tokens differ from the gold ones; the gold length when they agree.</summary>
+    private static int FirstDivergence(int[] fed, int[] gold)
+    {
+        for (int t = 0; t < gold.Length; t++)
+            if (t >= fed.Length || fed[t] != gold[t]) return t;
+        return gold.Length;
+    }
+
     /// <summary>[B, m, H] → [B, positions, H] with zeros appended (the adapter's fixed input).</summary>
     public static Tensor PadPositions(Tensor states, int positions)
     {
@@ -297,14 +328,15 @@ internal sealed class MethodNetwork : IDisposable
     }
 
     /// <summary>Greedy decoding under the answer grammar, in the caller's mode (eval at inference): tokens per row and Z
-    /// [B, positions, H], the states at the generated tokens (zeros past the end). PredGen's training builds its adapter
+    /// [B, adapter positions, H]: the prompt's last state when the card says so, then the states at the generated tokens
+    /// (zeros past the end). PredGen's training builds its adapter
     /// input by the same decoder (<see cref="PredGenForward"/>).</summary>
     public (int[][] Tokens, Tensor States) Decode(IReadOnlyList<int[]> prompts)
     {
         var g = Grammar!;
         var result = GreedyDecoder.Generate(Backbone, prompts, g.MaxLength + 1, Tokenizer.PadId,
             new HashSet<int> { Tokenizer.EosId }, new GrammarConstraint(g), returnHiddenStates: true);
-        return ([.. result.Tokens], PadPositions(result.HiddenStates!, Card.AnswerPositions));
+        return ([.. result.Tokens], AdapterInput(result.PromptLastHidden!, PadPositions(result.HiddenStates!, Card.AnswerPositions)));
     }
 
     /// <summary>
@@ -356,7 +388,8 @@ internal sealed class MethodNetwork : IDisposable
 
         // Z for label j: the states at its tokens (continuation position t holds label token t), zeros past its end.
         var states = hidden * validTensor.unsqueeze(-1).to(hidden.dtype);
-        return (total, PadPositions(states, Card.AnswerPositions), GreedyLabels(first, logProbs, rows));
+        var adapterInput = AdapterInput(last.repeat_interleave(k, 0), PadPositions(states, Card.AnswerPositions));
+        return (total, adapterInput, GreedyLabels(first, logProbs, rows));
     }
 
     /// <summary>
@@ -426,7 +459,7 @@ internal sealed class MethodNetwork : IDisposable
 }
 
 /// <summary>
-/// PredGen's forward of one micro-batch: L_W; the task adapter's input Z [B, positions, H] (the states at the model's own
+/// PredGen's forward of one micro-batch: L_W; the task adapter's input Z [B, adapter positions, H] (the states at the model's own
 /// answer tokens, with gradients); the own answers; the tokens fed for L_W per row; and how many rows needed a second
 /// continuation because their scheduled-sampling mix was not their own answer.
 /// </summary>
