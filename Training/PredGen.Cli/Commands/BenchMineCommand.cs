@@ -44,7 +44,7 @@ public sealed class BenchMineCommand : ICliCommand
             {
                 var report = new BenchMineReport(parse.GetValue(suite)!, MineOptions.Name(options.Bound), MineOptions.Name(options.Critic),
                     MineOptions.Name(options.Transform), parse.GetValue(samples), options.Seeds, options.ConfidenceLevel,
-                    $"{RuntimeInformation.OSDescription}, {RuntimeInformation.OSArchitecture}, {Environment.ProcessorCount} cores", load, LoadAverage(),
+                    $"{RuntimeInformation.OSDescription}, {RuntimeInformation.OSArchitecture}, {Environment.ProcessorCount} core(s) available to the process", load, LoadAverage(),
                     rows.Count(r => r.Passed), rows.Count, rows);
                 Console.WriteLine(JsonSerializer.Serialize(report, CliJson.Options));
             }
@@ -69,16 +69,26 @@ public sealed class BenchMineCommand : ICliCommand
         for (int i = 0; i < cases.Count; i++)
         {
             var c = cases[i];
-            var (z, y) = c.Sample(samples, 7000 + 101 * i);
+            // The seed follows the case's place in the whole suite: a case run alone (--cases) draws the same rows.
+            int index = MineValidationSuite.Cases.ToList().FindIndex(x => x.Name == c.Name);
+            var (z, y) = c.Sample(samples, 7000 + 101 * (index < 0 ? i : index));
             var e = MineEstimator.Estimate(z, y, options);
             double error = c.TruthNats > 0 ? (e.EstimateNats - c.TruthNats) / c.TruthNats : e.EstimateNats;
             var row = new BenchMineRow(c.Name, c.Description, c.ZDim, c.YDim, null, c.TruthNats, c.EntropyY, e.EstimateNats, e.CiLow, e.CiHigh, error,
                 MineValidationSuite.Passes(c.TruthNats, e.EstimateNats, e.Estimable, c.EntropyY), e.Selected, e.Transform,
                 e.PerSeed.Select(s => s.EstimateNats).ToArray(), e.PerSeed.Select(s => s.BestStep).ToArray(), e.Seconds);
             rows.Add(row);
-            if (print) Console.WriteLine(Line(row));
+            Progress(row, print);
         }
         return rows;
+    }
+
+    /// <summary>One line per case as it finishes: on stdout for the table, on stderr under --json (a full run takes
+    /// a quarter of an hour, and the JSON comes at the end).</summary>
+    private static void Progress(BenchMineRow row, bool print)
+    {
+        if (print) Console.WriteLine(Line(row));
+        else Console.Error.WriteLine(Line(row));
     }
 
     private static List<BenchMineRow> Gaussian(IEnumerable<int> dims, double[] nats, int samples, MineOptions options, bool print)
@@ -98,7 +108,7 @@ public sealed class BenchMineCommand : ICliCommand
                     truth > 0 ? Math.Abs(error) <= 0.10 : (e.CiLow <= 0 && e.CiHigh >= 0) || Math.Abs(e.EstimateNats) <= 0.02 || !e.Estimable,
                     e.Selected, e.Transform, e.PerSeed.Select(s => s.EstimateNats).ToArray(), e.PerSeed.Select(s => s.BestStep).ToArray(), e.Seconds);
                 rows.Add(row);
-                if (print) Console.WriteLine(Line(row));
+                Progress(row, print);
             }
         }
         return rows;
