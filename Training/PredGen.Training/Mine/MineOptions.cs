@@ -179,5 +179,6 @@ public sealed record MineOptions
         if (Seeds < 1) throw new ArgumentException("Seeds must be at least 1");
         if (ConfidenceLevel <= 0 || ConfidenceLevel >= 1) throw new ArgumentException("ConfidenceLevel must lie in (0, 1)");
         if (MovingAverageRate < 0 || MovingAverageRate > 1) throw new ArgumentException("MovingAverageRate must lie in [0, 1]");
+        if (DiscreteColumnValues < 0) throw new ArgumentException("DiscreteColumnValues must not be negative");
     }
 }
