@@ -80,8 +80,10 @@ public sealed class FakeJobExecutor(IArtifactStore store) : IJobExecutor
                 metrics[JobCompletion.ValidationScoreMetric] = BaselineAccuracy;
                 break;
             case JobKind.Mine:
-                metrics["token_estimate_nats"] = 0.6; metrics["token_ci_low"] = 0.55; metrics["token_ci_high"] = 0.65;
+                // As TorchMineAnalysis reports them: token-level not estimable (estimate 0, no interval), pooled estimated.
+                metrics["token_estimate_nats"] = 0; metrics["token_estimable"] = 0; metrics["token_rows"] = 48; metrics["token_held_out_rows"] = 10;
                 metrics["pooled_estimate_nats"] = 0.4; metrics["pooled_ci_low"] = 0.35; metrics["pooled_ci_high"] = 0.45;
+                metrics["pooled_estimable"] = 1; metrics["pooled_rows"] = 1200; metrics["pooled_held_out_rows"] = 240;
                 details["bound"] = "dv";
                 break;
             case JobKind.Evaluate:

@@ -35,6 +35,8 @@ public sealed class RetrainOrchestrationTests
         Assert.Equal("completed", result.Outcome);
         Assert.Equal(["predictor-s1", "generator-s1", "predgen-s1"], result.Jobs.Select(j => j.JobId));
         Assert.Equal(6, result.Mine.Count); // token + pooled for 3 models
+        Assert.All(result.Mine.Where(m => m.Representation == "token"), m => Assert.Equal((false, 48, 10), (m.Estimable, m.Rows, m.HeldOutRows)));
+        Assert.All(result.Mine.Where(m => m.Representation == "pooled"), m => Assert.Equal((true, 0.35, 0.45, 1200), (m.Estimable, m.CiLow, m.CiHigh, m.Rows)));
         Assert.True(result.Champion.Promote);
         Assert.Equal("predgen-s1", result.Champion.CandidateJobId);
         Assert.Equal(0.90, result.Champion.CandidateValue);

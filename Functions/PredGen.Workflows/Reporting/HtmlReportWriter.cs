@@ -219,29 +219,50 @@ internal static class HtmlReportWriter
             h.Append("<p class=\"note\">No MINE estimates for this run.</p>\n</section>\n");
             return;
         }
-        h.Append("<p class=\"note\">MINE lower-bound estimates of I(Y; Z) in nats on held-out samples: pooled representations Z_p against the token-level representations Z of the generated answer (PredGen's claim: I(Y; Z) ≥ I(Y; Z_p)). Mean over the successful seeds; the interval is the mean of the seeds' 95% intervals.");
+        h.Append("<p class=\"note\">MINE lower-bound estimates of I(Y; Z) in nats on held-out samples: pooled representations Z_p against the token-level representations Z of the generated answer (PredGen's claim: I(Y; Z) ≥ I(Y; Z_p)). Mean over the successful seeds that could estimate; the interval is the mean of their 95% intervals. \"Not estimable\": no trained critic beat the constant one on those rows, which shows no information rather than measuring none.");
         if (c.LabelEntropy is double hy) h.Append(E($" For this label distribution H(Y) = {hy.ToString("0.000", Inv)} nats bounds every estimate."));
         h.Append("</p>\n<div class=\"two\">\n");
         if (c.MiImage != null) Figure(h, c.MiImage);
-        h.Append("<div><table class=\"mi\">\n<thead><tr><th>Method</th><th class=\"text\">Representation</th><th>Seeds</th><th>Estimate</th><th>95% CI</th></tr></thead>\n<tbody>\n");
+        h.Append("<div><table class=\"mi\">\n<thead><tr><th>Method</th><th class=\"text\">Representation</th><th>Seeds</th><th>Rows (held out)</th><th>Estimate</th><th>95% CI</th></tr></thead>\n<tbody>\n");
         foreach (var row in rows)
             h.Append("<tr><td>").Append(E(row.Method)).Append("</td><td class=\"text\">").Append(E(row.Representation)).Append("</td><td>").Append(row.Seeds.ToString(Inv))
-             .Append("</td><td>").Append(E(row.Estimate.ToString("0.000", Inv))).Append("</td><td>")
-             .Append(E($"[{row.CiLow.ToString("0.000", Inv)}, {row.CiHigh.ToString("0.000", Inv)}]")).Append("</td></tr>\n");
+             .Append("</td><td>").Append(E(row.RowsText)).Append("</td><td>").Append(E(row.EstimateText)).Append("</td><td>")
+             .Append(E(row.IntervalText)).Append("</td></tr>\n");
         h.Append("</tbody>\n</table></div>\n</div>\n</section>\n");
     }
 
-    internal sealed record MiRow(string Method, string Representation, int Seeds, double Estimate, double CiLow, double CiHigh);
+    /// <summary>One method and representation. Estimate and interval average the seeds that could estimate; when none
+    /// could, the row says "not estimable with N rows" instead of a 0 that would read as "no information".</summary>
+    internal sealed record MiRow(string Method, string Representation, int Seeds, double Estimate, double CiLow, double CiHigh,
+        int NotEstimable = 0, int Rows = 0, int HeldOutRows = 0)
+    {
+        public bool Estimable => NotEstimable < Seeds;
 
-    /// <summary>MINE estimates per method and representation, averaged over the successful seeds (pooled first).</summary>
+        public string EstimateText => !Estimable ? $"not estimable with {(Rows > 0 ? Rows.ToString(Inv) : "these")} rows"
+            : Estimate.ToString("0.000", Inv) + (NotEstimable > 0 ? $" ({NotEstimable} of {Seeds} seeds not estimable)" : "");
+
+        public string IntervalText => Estimable ? $"[{CiLow.ToString("0.000", Inv)}, {CiHigh.ToString("0.000", Inv)}]" : "none";
+
+        public string RowsText => Rows > 0 ? $"{Rows.ToString(Inv)} ({HeldOutRows.ToString(Inv)})" : "";
+    }
+
+    /// <summary>MINE estimates per method and representation, averaged over the successful seeds that could estimate
+    /// (pooled first).</summary>
     internal static List<MiRow> MiRows(ReportContent c) =>
         OrderedJobs(c.Report).Where(j => j.Status == JobStatus.Ok)
             .SelectMany(j => j.MutualInformation.Select(m => (j.Method, m)))
             .GroupBy(x => (Method: x.Method.ToLowerInvariant(), Representation: x.m.Representation.ToLowerInvariant()))
             .OrderBy(g => MethodComparison.MethodRank(g.Key.Method)).ThenBy(g => g.Key.Method, StringComparer.Ordinal)
             .ThenBy(g => g.Key.Representation == "pooled" ? 0 : 1).ThenBy(g => g.Key.Representation, StringComparer.Ordinal)
-            .Select(g => new MiRow(g.First().Method, g.First().m.Representation, g.Count(),
-                g.Average(x => x.m.EstimateNats), g.Average(x => x.m.CiLow), g.Average(x => x.m.CiHigh)))
+            .Select(g =>
+            {
+                var estimable = g.Where(x => x.m.Estimable).Select(x => x.m).ToList();
+                return new MiRow(g.First().Method, g.First().m.Representation, g.Count(),
+                    estimable.Count > 0 ? estimable.Average(m => m.EstimateNats) : 0,
+                    estimable.Count > 0 ? estimable.Average(m => m.CiLow) : 0,
+                    estimable.Count > 0 ? estimable.Average(m => m.CiHigh) : 0,
+                    g.Count() - estimable.Count, g.Max(x => x.m.Rows), g.Max(x => x.m.HeldOutRows));
+            })
             .ToList();
 
     private static void Predictions(StringBuilder h, ReportContent c)

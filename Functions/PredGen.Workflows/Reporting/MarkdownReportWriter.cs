@@ -70,10 +70,12 @@ internal static class MarkdownReportWriter
         {
             if (c.MiImage != null) Image(m, c.MiImage);
             if (c.LabelEntropy is double hy) m.Append(Inv, $"H(Y) = {hy:0.000} nats bounds every estimate.\n\n");
-            m.Append("Mean over successful seeds; the interval is the mean of the seeds' 95% intervals.\n\n");
-            m.Append("| Method | Representation | Seeds | Estimate (nats) | 95% CI |\n|---|---|---:|---:|---:|\n");
+            m.Append("Mean over the successful seeds that could estimate; the interval is the mean of their 95% intervals. ")
+             .Append("\"Not estimable\": no trained critic beat the constant one on those rows, which shows no information rather than measuring none. ")
+             .Append("Rows: representations MINE used (validation and test rows first, then training rows); held out: the rows the estimate is computed on.\n\n");
+            m.Append("| Method | Representation | Seeds | Rows (held out) | Estimate (nats) | 95% CI |\n|---|---|---:|---:|---:|---:|\n");
             foreach (var e in mi)
-                m.Append(Inv, $"| {Cell(e.Method)} | {e.Representation} | {e.Seeds} | {e.Estimate:0.000} | [{e.CiLow:0.000}, {e.CiHigh:0.000}] |\n");
+                m.Append(Inv, $"| {Cell(e.Method)} | {e.Representation} | {e.Seeds} | {e.RowsText} | {e.EstimateText} | {e.IntervalText} |\n");
         }
 
         if (r.Kind == TaskKind.Regression)

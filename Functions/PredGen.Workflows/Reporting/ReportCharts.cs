@@ -79,7 +79,8 @@ internal static class ReportCharts
     /// from the mean of the seeds' interval bounds.</summary>
     public static ReportImage? MutualInformation(IReadOnlyList<JobReport> jobs, IReadOnlyList<string> methods, double? entropyNats)
     {
-        var estimates = jobs.Where(j => j.Status == JobStatus.Ok).SelectMany(j => j.MutualInformation.Select(m => (j.Method, m))).ToList();
+        // A representation that is not estimable has no bar: a bar at 0 would read as "no information".
+        var estimates = jobs.Where(j => j.Status == JobStatus.Ok).SelectMany(j => j.MutualInformation.Where(m => m.Estimable).Select(m => (j.Method, m))).ToList();
         if (estimates.Count == 0) return null;
         var representations = estimates.Select(e => e.m.Representation).Distinct(StringComparer.OrdinalIgnoreCase)
             .OrderBy(r => r.Equals("pooled", StringComparison.OrdinalIgnoreCase) ? 0 : 1).ToList();

@@ -121,8 +121,10 @@ public sealed record PredictionPoint(string? TrueLabel, string? PredictedLabel, 
     public static PredictionPoint Number(double trueValue, double predicted) => new(null, null, trueValue, predicted);
 }
 
-/// <summary>A MINE estimate with its confidence interval. Representation: "pooled" (Z_p) or "token" (Z).</summary>
-public sealed record MiEstimate(string Representation, double EstimateNats, double CiLow, double CiHigh, string Bound = "dv");
+/// <summary>A MINE estimate with its confidence interval. Representation: "pooled" (Z_p) or "token" (Z). Not Estimable:
+/// no trained critic beat the constant one on Rows rows, and the report says so instead of showing 0.</summary>
+public sealed record MiEstimate(string Representation, double EstimateNats, double CiLow, double CiHigh, string Bound = "dv",
+    bool Estimable = true, int Rows = 0, int HeldOutRows = 0);
 
 /// <summary>How strongly an input token is associated with a predicted label (the MINE issue's token-level analysis).</summary>
 public sealed record TokenAssociation(string Label, string Token, double Score);

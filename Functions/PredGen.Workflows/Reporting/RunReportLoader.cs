@@ -44,7 +44,7 @@ public static class RunReportLoader
                 Curve = metrics == null ? [] : CurvePoint.FromMetricsJsonl(metrics),
                 Predictions = predictions == null ? [] : ParsePredictions(predictions),
                 MutualInformation = summary.Mine.Where(m => m.JobId == job.JobId)
-                    .Select(m => new MiEstimate(m.Representation, m.EstimateNats, m.CiLow, m.CiHigh, m.Bound)).ToList(),
+                    .Select(m => new MiEstimate(m.Representation, m.EstimateNats, m.CiLow, m.CiHigh, m.Bound, m.Estimable, m.Rows, m.HeldOutRows)).ToList(),
                 TopTokens = mine == null ? [] : ParseTopTokens(mine),
                 TrainSeconds = job.TrainSeconds > 0 ? job.TrainSeconds : null,
                 Settings = settings,

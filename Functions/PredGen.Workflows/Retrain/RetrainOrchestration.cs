@@ -220,8 +220,9 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         c.Outcome == JobOutcome.Succeeded ? JobSummary.Succeeded : JobSummary.Failed, c.Error,
         c.Metrics, c.Seconds, BlobLayout.Job(job.Task, job.RunId, job.JobId), c.ResumedFromStep);
 
-    /// <summary>A MINE job reports "{representation}_estimate_nats", "_ci_low", "_ci_high" per representation it
-    /// estimated (token, pooled), and the bound in Details["bound"].</summary>
+    /// <summary>A MINE job reports "{representation}_estimate_nats", "_ci_low", "_ci_high", "_estimable" (1 or 0; a
+    /// representation that is not estimable has no interval metrics), "_rows" and "_held_out_rows" per representation
+    /// it estimated (token, pooled), and the bound in Details["bound"].</summary>
     private static IEnumerable<MineSummary> MineSummaries(JobMessage job, JobCompletion c)
     {
         if (c.Outcome != JobOutcome.Succeeded) yield break;
@@ -230,7 +231,10 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         foreach (var representation in new[] { "token", "pooled" })
             if (c.Metrics.TryGetValue(representation + "_estimate_nats", out var estimate))
                 yield return new MineSummary(trainJobId, job.Method, representation, estimate,
-                    c.Metrics.GetValueOrDefault(representation + "_ci_low", estimate), c.Metrics.GetValueOrDefault(representation + "_ci_high", estimate), bound);
+                    c.Metrics.GetValueOrDefault(representation + "_ci_low", estimate), c.Metrics.GetValueOrDefault(representation + "_ci_high", estimate), bound,
+                    Estimable: c.Metrics.GetValueOrDefault(representation + "_estimable", 1) > 0,
+                    Rows: (int)c.Metrics.GetValueOrDefault(representation + "_rows", 0),
+                    HeldOutRows: (int)c.Metrics.GetValueOrDefault(representation + "_held_out_rows", 0));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: dataset rejected: {Reason}")]

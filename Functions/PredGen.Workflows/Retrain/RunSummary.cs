@@ -37,8 +37,11 @@ public sealed record TrialSummary(
     public string FineTuning => UseLora ? "lora" : "full";
 }
 
-/// <summary>A MINE estimate (nats) of I(Y; representation) with its confidence interval; BlobLayout.Mine has the details.</summary>
-public sealed record MineSummary(string JobId, string Method, string Representation, double EstimateNats, double CiLow, double CiHigh, string Bound);
+/// <summary>A MINE estimate (nats) of I(Y; representation) with its confidence interval; BlobLayout.Mine has the details.
+/// Estimable is false when no trained critic beat the constant one on Rows rows: the estimate is then the trivial 0 and
+/// the interval means nothing. HeldOutRows: the rows the estimate was computed on. (Rows 0: an older worker that did not say.)</summary>
+public sealed record MineSummary(string JobId, string Method, string Representation, double EstimateNats, double CiLow, double CiHigh, string Bound,
+    bool Estimable = true, int Rows = 0, int HeldOutRows = 0);
 
 public sealed record StageTiming(string Stage, double Seconds);
 

@@ -21,6 +21,8 @@ internal sealed class MineCliOptions
     private readonly Option<double> clip = new("--clip") { Description = "largest gradient norm per step (0: off)", DefaultValueFactory = _ => new MineOptions().GradientClip };
     private readonly Option<int> patience = new("--patience") { Description = "evaluations without improvement before stopping", DefaultValueFactory = _ => new MineOptions().Patience };
 
+    private readonly Option<string> transform = new("--transform") { Description = "per-column map before the critic: copula (rank-Gaussianization of continuous columns, the default: robust to heavy tails and monotone bends) or standardize", DefaultValueFactory = _ => MineOptions.Name(new MineOptions().Transform) };
+
     private readonly Option<double> weightDecay = new("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => new MineOptions().WeightDecay };
 
     public static MineCliOptions Create() => new();
@@ -40,6 +42,7 @@ internal sealed class MineCliOptions
         command.Options.Add(clip);
         command.Options.Add(patience);
         command.Options.Add(weightDecay);
+        command.Options.Add(transform);
     }
 
     public MineOptions Read(ParseResult parse)
@@ -50,6 +53,7 @@ internal sealed class MineCliOptions
         GradientClip = parse.GetValue(clip),
         Patience = parse.GetValue(patience),
         WeightDecay = parse.GetValue(weightDecay),
+        Transform = MineOptions.ParseTransform(parse.GetValue(transform)!),
         Bound = MineOptions.ParseBound(parse.GetValue(bound)!),
         Critic = MineOptions.ParseCritic(parse.GetValue(critic)!),
         Seeds = parse.GetValue(seeds),

@@ -22,7 +22,8 @@ public sealed class MineCommand : ICliCommand
     {
         var input = new Option<string?>("--input") { Description = "JSONL file of {\"z\": [floats], \"y\": [floats]} pairs" };
         var modelDir = new Option<string?>("--model") { Description = "a fine-tuned model directory (TrainedModel): estimate I(Y; Z) of its representations" };
-        var data = new Option<string?>("--data") { Description = "with --model: prepared JSONL rows {\"text\", \"label\"} (Y = one-hot label or value)" };
+        var data = new Option<string?>("--data") { Description = "with --model: prepared JSONL rows {\"text\", \"label\"} (Y = one-hot label or value) the model did not train on; MINE holds them out first" };
+        var trainData = new Option<string?>("--train-data") { Description = "with --model: the model's training rows, added so the critic has enough pairs (the pipeline passes train.jsonl)" };
         var maxRows = new Option<int>("--max-rows") { Description = "with --model: use at most this many rows (0: all)", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "with --model: cpu, cuda or auto", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
@@ -31,7 +32,7 @@ public sealed class MineCommand : ICliCommand
         var command = new Command("mine",
             "Estimate the mutual information I(Z; Y) in nats with MINE (Donsker-Varadhan, NWJ or InfoNCE bound) on held-out samples, with a confidence interval.")
         {
-            input, modelDir, data, maxRows, device, json, curve,
+            input, modelDir, data, trainData, maxRows, device, json, curve,
         };
         mine.AddTo(command);
         command.SetAction(parse =>
@@ -46,7 +47,7 @@ public sealed class MineCommand : ICliCommand
                     Console.Error.WriteLine("--model needs --data rows.jsonl");
                     return 2;
                 }
-                return AnalyseModel(model, dataPath, parse.GetValue(maxRows), parse.GetValue(device)!, options, parse.GetValue(json), parse.GetValue(curve));
+                return AnalyseModel(model, dataPath, parse.GetValue(trainData), parse.GetValue(maxRows), parse.GetValue(device)!, options, parse.GetValue(json), parse.GetValue(curve));
             }
             if (path is null)
             {
@@ -59,28 +60,33 @@ public sealed class MineCommand : ICliCommand
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(estimate, CliJson.Options));
             else
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"I(Z;Y) ≈ {estimate.EstimateNats:F4} nats [{estimate.CiLow:F4}, {estimate.CiHigh:F4}] ({estimate.Bound}, n={estimate.N}, held out {estimate.HeldOutSize}, {estimate.Seeds} seeds)"));
+                Console.WriteLine(estimate.Estimable
+                    ? string.Create(CultureInfo.InvariantCulture,
+                        $"I(Z;Y) ≈ {estimate.EstimateNats:F4} nats [{estimate.CiLow:F4}, {estimate.CiHigh:F4}] ({estimate.Bound}, {estimate.Transform}, n={estimate.N}, held out {estimate.HeldOutSize}, {estimate.Seeds} seeds)")
+                    : "I(Z;Y): " + estimate.Note);
             return 0;
         });
         return command;
     }
 
-    private static int AnalyseModel(string modelDir, string dataPath, int maxRows, string device, MineOptions options, bool json, bool curve)
+    private static int AnalyseModel(string modelDir, string dataPath, string? trainDataPath, int maxRows, string device, MineOptions options, bool json, bool curve)
     {
         var rows = PreparedRow.ReadJsonl(dataPath);
         if (maxRows > 0) rows = [.. rows.Take(maxRows)];
+        var trainingRows = trainDataPath == null ? null : PreparedRow.ReadJsonl(trainDataPath);
         using var model = TrainedModel.Load(modelDir, new TorchOptions { Device = device, Threads = torch.get_num_threads() });
-        var report = TorchMineAnalysis.WithoutCurves(ModelMutualInformation.Analyse(model, rows, options), keepCurves: curve);
+        var report = TorchMineAnalysis.WithoutCurves(ModelMutualInformation.Analyse(model, rows, options, trainingRows: trainingRows), keepCurves: curve);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(report, CliJson.Options));
             return 0;
         }
-        Console.WriteLine($"{report.Method} ({report.TaskKind}), {report.Examples} examples, Y = {report.Target}, bound {report.Bound}");
+        Console.WriteLine($"{report.Method} ({report.TaskKind}), {report.Examples} examples ({report.UnseenRows} unseen), Y = {report.Target}, bound {report.Bound}");
+        if (report.Note != null) Console.WriteLine("  " + report.Note);
         foreach (var r in report.Representations)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  I(Y; Z_{r.Representation}) ≈ {r.EstimateNats:F4} nats [{r.CiLow:F4}, {r.CiHigh:F4}]  (dim {r.Dimensions})"));
+            Console.WriteLine(r.Estimable
+                ? string.Create(CultureInfo.InvariantCulture, $"  I(Y; Z_{r.Representation}) ≈ {r.EstimateNats:F4} nats [{r.CiLow:F4}, {r.CiHigh:F4}]  (dim {r.Dimensions})")
+                : $"  I(Y; Z_{r.Representation}): not estimable with {r.Details.N} rows (dim {r.Dimensions})");
         if (report.PoolingLossNats is double loss)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  pooling loss {loss:F4} nats"));
         if (report.TokenAnalysis is { } tokens)

@@ -183,9 +183,12 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
         var clock = Stopwatch.StartNew();
         string dataDir = await DownloadPreparedAsync(job, Path.Combine(work, "data"), cancellationToken).ConfigureAwait(false);
         string modelDir = await DownloadModelAsync(job, work, cancellationToken).ConfigureAwait(false);
+        // Validation and test rows (unseen by the model) fill MINE's held-out part; the training rows give the critic
+        // enough pairs to learn from (ModelMutualInformation.RecommendedRows).
         var rows = PreparedRow.ReadJsonl(Path.Combine(dataDir, "validation.jsonl")).Concat(PreparedRow.ReadJsonl(Path.Combine(dataDir, "test.jsonl"))).ToList();
+        var trainingRows = PreparedRow.ReadJsonl(Path.Combine(dataDir, "train.jsonl"));
         using var model = TrainedModel.Load(modelDir, options.Torch);
-        var analysis = await Task.Run(() => mine.Analyse(model, rows, job.Seed, job.Settings.MineSteps, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var analysis = await Task.Run(() => mine.Analyse(model, rows, trainingRows, job.Seed, job.Settings.MineSteps, cancellationToken), cancellationToken).ConfigureAwait(false);
         await store.WriteTextAsync(BlobLayout.Mine(job.Task, job.RunId, job.JobId.StartsWith("mine-", StringComparison.Ordinal) ? job.JobId["mine-".Length..] : job.JobId),
             analysis.DetailsJson, cancellationToken).ConfigureAwait(false);
         return Succeeded(job, analysis.Metrics, clock.Elapsed.TotalSeconds) with { Details = new Dictionary<string, string> { ["bound"] = analysis.Bound } };
@@ -260,12 +263,14 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
     };
 }
 
-/// <summary>What a MINE job computes for one trained model: metrics "{token|pooled}_{estimate_nats|ci_low|ci_high}",
+/// <summary>What a MINE job computes for one trained model: metrics "{token|pooled}_{estimate_nats|ci_low|ci_high|estimable|rows|held_out_rows}",
 /// the bound's name, and the full estimate as JSON (BlobLayout.Mine).</summary>
 public sealed record MineAnalysis(IReadOnlyDictionary<string, double> Metrics, string Bound, string DetailsJson);
 
 /// <summary>The MINE issue's estimator applied to a trained model's representations.</summary>
 public interface IMineAnalysis
 {
-    MineAnalysis Analyse(TrainedModel model, IReadOnlyList<PreparedRow> rows, int seed, int? maxSteps, CancellationToken cancellationToken);
+    /// <param name="rows">Rows the model did not train on; MINE holds them out first.</param>
+    /// <param name="trainingRows">The model's training rows, added so the critic has pairs enough to learn from.</param>
+    MineAnalysis Analyse(TrainedModel model, IReadOnlyList<PreparedRow> rows, IReadOnlyList<PreparedRow> trainingRows, int seed, int? maxSteps, CancellationToken cancellationToken);
 }

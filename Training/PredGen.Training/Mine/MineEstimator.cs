@@ -13,8 +13,10 @@ public static class MineEstimator
 {
     private const int EvalChunkElements = 1 << 20;
 
+    /// <param name="heldOutFirst">Optional, one flag per row: rows to put in the held-out part before any other (then
+    /// in the validation part), e.g. the rows a model did not train on, so the estimate is measured on unseen rows.</param>
     public static MineEstimate Estimate(IReadOnlyList<float[]> z, IReadOnlyList<float[]> y, MineOptions? options = null,
-        IProgress<MineCurvePoint>? progress = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<bool>? heldOutFirst = null, IProgress<MineCurvePoint>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(z);
         ArgumentNullException.ThrowIfNull(y);
@@ -24,6 +26,7 @@ public static class MineEstimator
         if (y.Count != n) throw new ArgumentException($"z has {n} rows but y has {y.Count}", nameof(y));
         if (n < 20) throw new ArgumentException($"MINE needs at least 20 samples to split into train, validation and held-out parts; got {n}", nameof(z));
         int zDim = Width(z, nameof(z)), yDim = Width(y, nameof(y));
+        if (heldOutFirst != null && heldOutFirst.Count != n) throw new ArgumentException($"heldOutFirst has {heldOutFirst.Count} flags for {n} rows", nameof(heldOutFirst));
 
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -39,15 +42,22 @@ public static class MineEstimator
         var replicates = new List<double>();
         IReadOnlyList<MineCurvePoint> firstCurve = [];
         int evalNegatives = 0;
+        SeedRun? first = null;
         for (int s = 0; s < options.Seeds; s++)
         {
             int seed = options.Seed + s;
-            var run = RunSeed(zAll, yAll, trainSize, validationSize, seed, options, s == 0 ? progress : null, cancellationToken);
+            var run = RunSeed(zAll, yAll, trainSize, validationSize, seed, options, s == 0 ? progress : null, heldOutFirst, cancellationToken);
             perSeed.Add(run.Result);
             replicates.AddRange(run.Replicates);
             evalNegatives = run.EvalNegatives;
-            if (s == 0) firstCurve = run.Curve;
+            if (s == 0)
+            {
+                firstCurve = run.Curve;
+                first = run;
+            }
         }
+        int constantSeeds = perSeed.Count(r => r.Selected == Constant);
+        bool estimable = constantSeeds < perSeed.Count;
 
         double estimate = perSeed.Average(r => r.EstimateNats);
         double seedStd = perSeed.Count > 1
@@ -63,8 +73,17 @@ public static class MineEstimator
         return new MineEstimate
         {
             EstimateNats = estimate,
-            CiLow = low,
-            CiHigh = high,
+            CiLow = estimable ? low : null,
+            CiHigh = estimable ? high : null,
+            Selected = estimable ? "trained" : Constant,
+            ConstantSeeds = constantSeeds,
+            Estimable = estimable,
+            Note = estimable ? null
+                : $"not estimable with {n} rows: in no seed did a trained critic beat the constant critic on the {validationSize} validation rows, so 0 is the trivial bound, not a measurement",
+            Transform = MineOptions.Name(options.Transform),
+            ZCopulaColumns = first!.ZCopulaColumns,
+            YCopulaColumns = first.YCopulaColumns,
+            HeldOutPreferredRows = heldOutFirst == null ? null : first.HeldOutPreferred,
             ConfidenceLevel = options.ConfidenceLevel,
             Bound = MineOptions.Name(options.Bound),
             Critic = MineOptions.Name(options.Critic),
@@ -88,24 +107,34 @@ public static class MineEstimator
         };
     }
 
-    private sealed record SeedRun(MineSeedResult Result, IReadOnlyList<double> Replicates, IReadOnlyList<MineCurvePoint> Curve, int EvalNegatives);
+    private const string Constant = "constant";
+
+    private sealed record SeedRun(MineSeedResult Result, IReadOnlyList<double> Replicates, IReadOnlyList<MineCurvePoint> Curve, int EvalNegatives)
+    {
+        public int ZCopulaColumns { get; init; }
+        public int YCopulaColumns { get; init; }
+        public int HeldOutPreferred { get; init; }
+    }
 
     private static SeedRun RunSeed(Tensor zAll, Tensor yAll, int trainSize, int validationSize, int seed, MineOptions options,
-        IProgress<MineCurvePoint>? progress, CancellationToken cancellationToken)
+        IProgress<MineCurvePoint>? progress, IReadOnlyList<bool>? heldOutFirst, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
         var rng = new Random(seed);
         int n = (int)zAll.shape[0];
         var order = Enumerable.Range(0, n).ToArray();
         rng.Shuffle(order);
+        // The held-out part is the tail of the order, the validation part comes before it: a stable partition that puts
+        // the flagged rows last fills the held-out part with them first.
+        if (heldOutFirst != null) order = [.. order.Where(i => !heldOutFirst[i]), .. order.Where(i => heldOutFirst[i])];
+        var heldOutRows = order[(trainSize + validationSize)..];
+        int heldOutPreferred = heldOutFirst == null ? 0 : heldOutRows.Count(i => heldOutFirst[i]);
         var (zTrain, yTrain) = Rows(zAll, yAll, order[..trainSize]);
         var (zValidation, yValidation) = Rows(zAll, yAll, order[trainSize..(trainSize + validationSize)]);
-        var (zHeldOut, yHeldOut) = Rows(zAll, yAll, order[(trainSize + validationSize)..]);
-        if (options.Standardize)
-        {
-            (zTrain, zValidation, zHeldOut) = StandardizeLike(zTrain, zValidation, zHeldOut);
-            (yTrain, yValidation, yHeldOut) = StandardizeLike(yTrain, yValidation, yHeldOut);
-        }
+        var (zHeldOut, yHeldOut) = Rows(zAll, yAll, heldOutRows);
+        (zTrain, zValidation, zHeldOut, int zCopula) = TransformLike(zTrain, zValidation, zHeldOut, options);
+        (yTrain, yValidation, yHeldOut, int yCopula) = TransformLike(yTrain, yValidation, yHeldOut, options);
+        SeedRun Finish(SeedRun run) => run with { ZCopulaColumns = zCopula, YCopulaColumns = yCopula, HeldOutPreferred = heldOutPreferred };
         int components = options.ComponentsFor((int)zAll.shape[1], trainSize);
         if (components < zAll.shape[1]) (zTrain, zValidation, zHeldOut) = ProjectLike(zTrain, zValidation, zHeldOut, components);
 
@@ -213,7 +242,7 @@ public static class MineEstimator
             // selection picks it: report 0 (no detectable information) rather than a negative "lower bound" that only
             // measures overfitting on a small sample.
             var zeros = Enumerable.Repeat(0.0, options.BootstrapSamples).ToList();
-            return new SeedRun(new MineSeedResult(seed, 0.0, best, bestStep, step), zeros, curve, evalNegatives);
+            return Finish(new SeedRun(new MineSeedResult(seed, 0.0, best, bestStep, step, Constant), zeros, curve, evalNegatives));
         }
         var heldOutPartners = ShiftPartners(heldOut, evalNegatives, rng);
         var (heldJoint, heldMarginal) = ScoreInChunks(critic, zHeldOut, yHeldOut, heldOutPartners);
@@ -230,7 +259,7 @@ public static class MineEstimator
             if (double.IsFinite(r)) replicates.Add(r);
         }
         var result = new MineSeedResult(seed, estimate, best, bestStep, step);
-        return new SeedRun(result, replicates, curve, evalNegatives);
+        return Finish(new SeedRun(result, replicates, curve, evalNegatives));
     }
 
     private static double Evaluate(StatisticsNetwork critic, Tensor z, Tensor y, Tensor partners, MineBound bound)
@@ -308,6 +337,37 @@ public static class MineEstimator
     {
         using var index = tensor(rows.Select(r => (long)r).ToArray());
         return (z.index_select(0, index), y.index_select(0, index));
+    }
+
+    /// <summary>The training part's per-column map (<see cref="MineOptions.Transform"/>) applied to all three parts,
+    /// and the number of columns that were rank-mapped.</summary>
+    private static (Tensor, Tensor, Tensor, int) TransformLike(Tensor train, Tensor validation, Tensor heldOut, MineOptions options)
+    {
+        if (options.Transform == MarginalTransform.None) return (train, validation, heldOut, 0);
+        if (options.Transform == MarginalTransform.Standardize)
+        {
+            var (a, b, c) = StandardizeLike(train, validation, heldOut);
+            return (a, b, c, 0);
+        }
+        int columns = (int)train.shape[1];
+        var parts = new[] { train, validation, heldOut };
+        var data = parts.Select(p => p.data<float>().ToArray()).ToArray();
+        int mapped = 0;
+        var column = new float[train.shape[0]];
+        for (int c = 0; c < columns; c++)
+        {
+            for (int i = 0; i < column.Length; i++) column[i] = data[0][(long)i * columns + c];
+            var map = RankGaussianization.Fit(column);
+            if (map.DistinctValues <= options.DiscreteColumnValues) continue;
+            mapped++;
+            foreach (var values in data)
+                for (long i = c; i < values.Length; i += columns) values[i] = (float)map.Apply(values[i]);
+        }
+        // The rank-mapped columns are close to N(0, 1) already; standardising all columns also puts the discrete ones
+        // (one-hot labels) on the same scale.
+        var (t, v, h) = StandardizeLike(
+            tensor(data[0], [train.shape[0], columns]), tensor(data[1], [validation.shape[0], columns]), tensor(data[2], [heldOut.shape[0], columns]));
+        return (t, v, h, mapped);
     }
 
     private static (Tensor, Tensor, Tensor) StandardizeLike(Tensor train, Tensor validation, Tensor heldOut)

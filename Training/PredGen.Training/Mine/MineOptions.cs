@@ -28,6 +28,21 @@ public enum CriticKind
     Concat,
 }
 
+/// <summary>How each Z and Y column is mapped before the critic sees it (fitted on the training part of each seed's
+/// split, applied to its validation and held-out rows).</summary>
+public enum MarginalTransform
+{
+    /// <summary>Rank-Gaussianization (<see cref="RankGaussianization"/>) of every continuous column; columns with few
+    /// distinct values (one-hot labels, counts) are standardised instead. MI-preserving and robust to heavy tails.</summary>
+    Copula,
+
+    /// <summary>Subtract the training mean, divide by the training standard deviation.</summary>
+    Standardize,
+
+    /// <summary>The raw values.</summary>
+    None,
+}
+
 /// <summary>Settings of one MINE estimate. Defaults are the ones the Gaussian benchmark validates.</summary>
 public sealed record MineOptions
 {
@@ -90,8 +105,13 @@ public sealed record MineOptions
 
     public double ConfidenceLevel { get; init; } = 0.95;
 
-    /// <summary>Standardise every Z and Y column with the training part's mean and standard deviation.</summary>
-    public bool Standardize { get; init; } = true;
+    /// <summary>The per-column map applied before the critic: the copula transform by default (the estimate then
+    /// survives heavy tails and monotone bends of the marginals), plain standardisation as the alternative.</summary>
+    public MarginalTransform Transform { get; init; } = MarginalTransform.Copula;
+
+    /// <summary>A column with at most this many distinct training values counts as discrete under
+    /// <see cref="MarginalTransform.Copula"/> and is standardised instead of rank-mapped.</summary>
+    public int DiscreteColumnValues { get; init; } = 16;
 
     /// <summary>Z wider than the training part can support is projected onto its leading principal components
     /// (fitted on the training part of each seed's split, applied to validation and held-out rows, then
@@ -124,6 +144,22 @@ public sealed record MineOptions
         _ => throw new ArgumentException($"bound '{name}' is not one of dv, nwj, infonce", nameof(name)),
     };
 
+    public static string Name(MarginalTransform transform) => transform switch
+    {
+        MarginalTransform.Copula => "copula",
+        MarginalTransform.Standardize => "standardize",
+        MarginalTransform.None => "none",
+        _ => throw new ArgumentOutOfRangeException(nameof(transform)),
+    };
+
+    public static MarginalTransform ParseTransform(string name) => (name ?? "").Trim().ToLowerInvariant() switch
+    {
+        "copula" or "rank" or "rank-gauss" or "rank-gaussian" => MarginalTransform.Copula,
+        "standardize" or "standardise" or "zscore" => MarginalTransform.Standardize,
+        "none" or "raw" => MarginalTransform.None,
+        _ => throw new ArgumentException($"transform '{name}' is not one of copula, standardize, none", nameof(name)),
+    };
+
     public static string Name(CriticKind critic) => critic == CriticKind.Separable ? "separable" : "concat";
 
     public static CriticKind ParseCritic(string name) => (name ?? "").Trim().ToLowerInvariant() switch
@@ -143,5 +179,6 @@ public sealed record MineOptions
         if (Seeds < 1) throw new ArgumentException("Seeds must be at least 1");
         if (ConfidenceLevel <= 0 || ConfidenceLevel >= 1) throw new ArgumentException("ConfidenceLevel must lie in (0, 1)");
         if (MovingAverageRate < 0 || MovingAverageRate > 1) throw new ArgumentException("MovingAverageRate must lie in [0, 1]");
+        if (DiscreteColumnValues < 0) throw new ArgumentException("DiscreteColumnValues must not be negative");
     }
 }

@@ -36,7 +36,7 @@ public sealed class MineEstimatorTests
         Assert.InRange(real.EstimateNats, 0.85, 1.15);
         Assert.True(real.CiLow > 0.5, $"CI [{real.CiLow}, {real.CiHigh}]");
         Assert.InRange(broken.EstimateNats, -0.1, 0.05);
-        Assert.True(broken.CiLow <= 0.02, $"shuffled CI [{broken.CiLow}, {broken.CiHigh}]");
+        Assert.True(!broken.Estimable || broken.CiLow <= 0.02, $"shuffled CI [{broken.CiLow}, {broken.CiHigh}]");
     }
 
     [Fact]
@@ -49,8 +49,15 @@ public sealed class MineEstimatorTests
             $"independent: {e.EstimateNats:F4} [{e.CiLow:F4}, {e.CiHigh:F4}]");
     }
 
-    [Fact]
-    public void A_balanced_binary_target_that_z_determines_is_estimated_near_ln2_and_never_above_it_beyond_the_interval()
+    /// <summary>The copula transform maps the two separated clusters onto the two halves of one Gaussian: the gap
+    /// between them closes, the critic has to learn a step at 0 instead of anything in a wide gap, and the short
+    /// training of these tests stops lower (measured: 0.587 nats with the copula, 0.69 standardized; at the default
+    /// settings 0.658 and 0.690). The information is all there either way; the floor says how much the fast settings
+    /// recover.</summary>
+    [Theory]
+    [InlineData(MarginalTransform.Copula, 0.55)]
+    [InlineData(MarginalTransform.Standardize, 0.6)]
+    public void A_balanced_binary_target_that_z_determines_is_estimated_near_ln2_and_never_above_it_beyond_the_interval(MarginalTransform transform, double floor)
     {
         var rng = new Random(31);
         int n = 2000;
@@ -63,9 +70,9 @@ public sealed class MineEstimatorTests
             z[i] = [(float)(4 * label - 2 + 0.3 * (rng.NextDouble() - 0.5)), (float)rng.NextDouble()];
             y[i] = label == 1 ? [0f, 1f] : [1f, 0f];
         }
-        var e = MineEstimator.Estimate(z, y, Fast);
+        var e = MineEstimator.Estimate(z, y, Fast with { Transform = transform });
         Assert.True(e.CiLow <= Math.Log(2), $"estimate {e.EstimateNats:F4} [{e.CiLow:F4}, {e.CiHigh:F4}] lies above ln 2 = 0.6931");
-        Assert.InRange(e.EstimateNats, 0.6, Math.Log(2) + 0.02);
+        Assert.InRange(e.EstimateNats, floor, Math.Log(2) + 0.02);
     }
 
     [Theory]
@@ -152,5 +159,67 @@ public sealed class MineEstimatorTests
         Assert.True(projected.EstimateNats <= Math.Log(2) + 0.05, $"projected: {projected.EstimateNats:F3} nats exceeds H(Y)");
         // Nothing is lost that the label needed: the projection keeps what the full representation measures.
         Assert.True(projected.EstimateNats > raw.EstimateNats - 0.1, $"projected {projected.EstimateNats:F3} vs raw {raw.EstimateNats:F3}");
+    }
+
+    [Fact]
+    public void Rank_gaussianization_recovers_the_information_that_heavy_tailed_bends_of_the_marginals_hide_from_standardization()
+    {
+        // The MINE issue's case: 4 + 4 dimensions with corr 0.6 per pair, Z_k -> Z_k + 0.3 Z_k^3, Y_k -> sinh(Y_k).
+        // Both maps are invertible, so the truth stays the Gaussian -(4/2) ln(1 - 0.36) = 0.893 nats.
+        var bent = MineValidationSuite.Cases.Single(c => c.Name == "bent-marginals-4x4");
+        var (z, y) = bent.Sample(3000, 71);
+        var copula = MineEstimator.Estimate(z, y, Fast);
+        var standardized = MineEstimator.Estimate(z, y, Fast with { Transform = MarginalTransform.Standardize });
+
+        Assert.Equal(0.893, bent.TruthNats, 3);
+        Assert.Equal(("copula", 4, 4), (copula.Transform, copula.ZCopulaColumns, copula.YCopulaColumns));
+        Assert.Equal(("standardize", 0), (standardized.Transform, standardized.ZCopulaColumns));
+        Assert.InRange(copula.EstimateNats, 0.893 * 0.85, 0.893 * 1.15);
+        Assert.True(standardized.EstimateNats < copula.EstimateNats - 0.1,
+            $"standardized {standardized.EstimateNats:F3} vs copula {copula.EstimateNats:F3}: the tails should cost the standardized estimate");
+    }
+
+    [Fact]
+    public void One_hot_columns_are_left_to_standardization_under_the_copula_transform()
+    {
+        var mixture = MineValidationSuite.Cases.Single(c => c.Name == "mixture-2class-separated");
+        var (z, y) = mixture.Sample(600, 72);
+        var e = MineEstimator.Estimate(z, y, Fast with { MaxSteps = 100, BootstrapSamples = 10 });
+        // Z: the informative column and one noise column are continuous; Y: two one-hot columns with 2 values each.
+        Assert.Equal((2, 0), (e.ZCopulaColumns, e.YCopulaColumns));
+    }
+
+    [Fact]
+    public void When_no_trained_critic_beats_the_constant_one_the_estimate_says_so_and_gives_no_interval()
+    {
+        // 40 independent rows: 24 to train on, 8 to validate, 8 held out. Nothing to find, and too little to fake it.
+        var (z, _) = CorrelatedGaussians.Sample(40, 8, 0, seed: 81);
+        var (y, _) = CorrelatedGaussians.Sample(40, 2, 0, seed: 82);
+        var e = MineEstimator.Estimate(z, y, Fast with { Seeds = 2, MaxSteps = 100, EvalEvery = 10, Patience = 3 });
+
+        Assert.Equal("constant", e.Selected);
+        Assert.False(e.Estimable);
+        Assert.Equal(2, e.ConstantSeeds);
+        Assert.Equal(0.0, e.EstimateNats);
+        Assert.Null(e.CiLow);
+        Assert.Null(e.CiHigh);
+        Assert.All(e.PerSeed, s => Assert.Equal("constant", s.Selected));
+        Assert.StartsWith("not estimable with 40 rows", e.Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rows_flagged_to_be_held_out_first_fill_the_held_out_part()
+    {
+        double rho = CorrelatedGaussians.RhoFor(2, 0.5);
+        var (z, y) = CorrelatedGaussians.Sample(200, 2, rho, seed: 91);
+        // The last 50 rows stand for a model's unseen (validation and test) rows; the held-out part is 40 rows.
+        var flags = Enumerable.Range(0, 200).Select(i => i >= 150).ToList();
+        var e = MineEstimator.Estimate(z, y, Fast with { MaxSteps = 50, BootstrapSamples = 10 }, heldOutFirst: flags);
+        var plain = MineEstimator.Estimate(z, y, Fast with { MaxSteps = 50, BootstrapSamples = 10 });
+
+        Assert.Equal(40, e.HeldOutSize);
+        Assert.Equal(40, e.HeldOutPreferredRows);
+        Assert.Null(plain.HeldOutPreferredRows);
+        Assert.Throws<ArgumentException>(() => MineEstimator.Estimate(z, y, Fast, heldOutFirst: flags.Take(10).ToList()));
     }
 }

@@ -18,12 +18,18 @@ public sealed class ModelMutualInformationTests
         using var model = TrainedModel.Load(result.ModelDirectory, new TorchOptions { Device = "cpu" });
         var rows = PreparedRow.ReadJsonl(Path.Combine(data, "validation.jsonl")).Concat(PreparedRow.ReadJsonl(Path.Combine(data, "test.jsonl"))).ToList();
 
+        var training = PreparedRow.ReadJsonl(Path.Combine(data, "train.jsonl"));
+
         var options = new MineOptions { HiddenSize = 32, EmbeddingSize = 8, BatchSize = 32, MaxSteps = 100, EvalEvery = 25, Seeds = 1, BootstrapSamples = 20 };
-        var report = ModelMutualInformation.Analyse(model, rows, options);
+        var report = ModelMutualInformation.Analyse(model, rows, options, trainingRows: training);
 
         Assert.Equal(["token", "pooled"], report.Representations.Select(r => r.Representation));
-        Assert.Equal(80, report.Examples);
-        Assert.NotNull(report.PoolingLossNats);
+        // 80 validation and test rows plus the 24 training rows; every held-out row is one the model never trained on.
+        Assert.Equal((104, 80, 24), (report.Examples, report.UnseenRows, report.TrainingRows));
+        Assert.All(report.Representations, r => Assert.Equal(r.Details.HeldOutSize, r.Details.HeldOutPreferredRows));
+        Assert.Contains("fewer than the 200", report.Note, StringComparison.Ordinal);
+        // A pooling loss only between two estimates, never against a representation that could not be estimated.
+        Assert.Equal(report.Representations.All(r => r.Estimable), report.PoolingLossNats != null);
         Assert.InRange(report.TargetEntropyNats!.Value, 0.6, Math.Log(2) + 1e-9);
         foreach (var r in report.Representations)
             Assert.True(r.CiLow <= report.TargetEntropyNats + 0.05, $"{r.Representation}: {r.EstimateNats} [{r.CiLow}, {r.CiHigh}] above H(Y)");

@@ -130,6 +130,34 @@ public sealed partial class ReportBuilderTests : IDisposable
     }
 
     [Fact]
+    public void A_representation_no_seed_could_estimate_reads_not_estimable_with_its_row_count_and_others_show_their_interval()
+    {
+        JobReport Job(int seed, params MiEstimate[] mi) => new()
+        {
+            JobId = $"predgen-{seed}", Method = "predgen", Seed = seed, Status = JobStatus.Ok,
+            TestMetrics = new Dictionary<string, double> { ["accuracy"] = 0.8 }, MutualInformation = mi,
+        };
+        var report = new RunReport
+        {
+            Task = "t", RunId = "r", Kind = TaskKind.Classification,
+            Jobs =
+            [
+                Job(1, new MiEstimate("pooled", 0.40, 0.30, 0.50, Rows: 1200, HeldOutRows: 240), new MiEstimate("token", 0, 0, 0, Estimable: false, Rows: 48, HeldOutRows: 10)),
+                Job(2, new MiEstimate("pooled", 0, 0, 0, Estimable: false, Rows: 1200, HeldOutRows: 240), new MiEstimate("token", 0, 0, 0, Estimable: false, Rows: 48, HeldOutRows: 10)),
+            ],
+        };
+
+        var page = ReportBuilder.Render(report);
+
+        // Token-level: no seed could estimate, so no 0.000 and no [0.000, 0.000].
+        Assert.Contains("| predgen | token | 2 | 48 (10) | not estimable with 48 rows | none |", page.Markdown, StringComparison.Ordinal);
+        // Pooled: the seed that could estimate gives the estimate and its interval; the other is counted, not averaged in as 0.
+        Assert.Contains("| predgen | pooled | 2 | 1200 (240) | 0.400 (1 of 2 seeds not estimable) | [0.300, 0.500] |", page.Markdown, StringComparison.Ordinal);
+        Assert.Contains("not estimable with 48 rows", page.Html, StringComparison.Ordinal);
+        Assert.DoesNotContain("[0.000, 0.000]", page.Html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Training_curves_read_every_numeric_field_of_metrics_jsonl_and_survive_a_truncated_last_line()
     {
         string jsonl = """
