@@ -36,7 +36,7 @@ public sealed class PretrainedBaseTests
         // A random model spreads its probability over the vocabulary: log2(4096) = 12 bits per ~3 bytes of English.
         Assert.InRange(randomBits, 3.0, 9.0);
         Assert.True(pretrainedBits < 0.6 * randomBits, $"pretrained {pretrainedBits:F3} vs random {randomBits:F3} bits per byte");
-        Assert.True(pretrainedBits < 2.6, $"pretrained {pretrainedBits:F3} bits per byte on held-out text");
+        Assert.True(pretrainedBits < 1.9, $"pretrained {pretrainedBits:F3} bits per byte on held-out text (issue 19: at most 1.9)");
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class PretrainedBaseTests
         Assert.StartsWith("predgen pretrain", root.GetProperty("command").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain(root.GetProperty("corpus").EnumerateArray(), c => c.GetProperty("file").GetString()!.Contains("sotu", StringComparison.OrdinalIgnoreCase));
         Assert.True(root.GetProperty("validation_bits_per_byte").GetDouble() < root.GetProperty("random_init_validation_bits_per_byte").GetDouble() - 1.0);
-        Assert.True(root.GetProperty("tokens_seen").GetInt64() >= 10_000_000, "the base saw fewer than 10 M tokens");
+        Assert.True(root.GetProperty("tokens_seen").GetInt64() >= 30_000_000, "the base saw fewer than 30 M tokens (issue 19)");
         Assert.True(new FileInfo(Path.Combine(BaseDirectory, ModelDirectory.WeightsFile)).Length < 50L * 1024 * 1024);
         Assert.True(File.Exists(Path.Combine(BaseDirectory, Pretrainer.LossCurveFile)));
     }
