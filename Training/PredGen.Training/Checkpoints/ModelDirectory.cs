@@ -23,7 +23,11 @@ public static class ModelDirectory
         var model = LoadModel(directory, options);
         try
         {
-            return (model, TokenizerLoader.Load(directory));
+            var tokenizer = TokenizerLoader.Load(directory);
+            if (tokenizer.VocabSize > model.Config.VocabSize)
+                throw new InvalidDataException(
+                    $"{directory}: the tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {model.Config.VocabSize}; ids past it have no embedding.");
+            return (model, tokenizer);
         }
         catch
         {
