@@ -136,17 +136,7 @@ internal static class DatasetRecordReader
     private static IEnumerable<SourceRecord> ReadCsv(Stream stream, char separator)
     {
         var malformed = new Queue<CsvMalformedRecord>();
-        var options = new CsvReaderOptions
-        {
-            Separator = separator,
-            HasHeader = true,
-            AllowLineBreaksInQuotes = true,
-            TrackLineNumbers = true,
-            SkipEmptyLines = true,
-            MalformedData = CsvMalformedDataHandling.Skip,
-            FieldCountMismatch = CsvFieldCountHandling.Skip,
-            OnMalformedRecord = r => malformed.Enqueue(r),
-        };
+        var options = CsvFiles.ReaderOptions(separator, malformed.Enqueue);
         using var csv = CsvReader.Create(stream, options, leaveOpen: true);
         var headers = csv.Headers;
         int textIndex = IndexOf(headers, "text"), labelIndex = IndexOf(headers, "label"), textBIndex = IndexOf(headers, "text_b");
@@ -160,7 +150,7 @@ internal static class DatasetRecordReader
             while (malformed.Count > 0)
             {
                 var bad = malformed.Dequeue();
-                yield return SourceRecord.Rejected(bad.LineNumber, bad.RawRecord, RejectReason.MalformedCsv, MalformedDetail(bad.Reason));
+                yield return SourceRecord.Rejected(bad.LineNumber, bad.RawRecord, RejectReason.MalformedCsv, CsvFiles.Describe(bad.Reason));
             }
             if (!more) yield break;
 
@@ -185,12 +175,4 @@ internal static class DatasetRecordReader
         return -1;
     }
 
-    private static string MalformedDetail(CsvMalformedReason reason) => reason switch
-    {
-        CsvMalformedReason.FieldCountMismatch => "the record has a different number of fields than the header",
-        CsvMalformedReason.StrayQuote => "a quote inside an unquoted field",
-        CsvMalformedReason.TextAfterClosingQuote => "text after the closing quote of a field",
-        CsvMalformedReason.UnterminatedQuote => "a quoted field is never closed",
-        _ => "malformed CSV (" + reason + ")",
-    };
 }

@@ -1,5 +1,4 @@
 using Microsoft.DurableTask.Client;
-using Microsoft.DurableTask.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PredGen.Shared.Jobs;
@@ -11,46 +10,38 @@ using PredGen.Workflows.Retrain;
 namespace PredGen.Cli.Pipeline;
 
 /// <summary>
-/// The Retrain orchestration on one machine: the in-process Durable Task engine (real replay semantics, no backend),
-/// the in-process job dispatcher, and this process as the worker. The orchestrations and activities are the Functions
-/// app's (AddWorkflowTasks); only the transport differs.
+/// The Retrain orchestration on one machine: the in-process Durable Task engine (InProcessDurableEngine: real replay
+/// semantics, no backend), the in-process job dispatcher, and this process as the worker. The orchestrations and
+/// activities are the Functions app's (AddWorkflowTasks); only the engine and the transport differ.
 /// </summary>
 public sealed class LocalPipeline : IAsyncDisposable
 {
-    private readonly DurableTaskTestHost _host;
+    private readonly InProcessDurableEngine _engine;
     private readonly InProcessJobDispatcher _jobs;
     private readonly InProcessJobLoop _loop;
 
-    private LocalPipeline(DurableTaskTestHost host, InProcessJobDispatcher jobs, InProcessJobLoop loop)
+    private LocalPipeline(InProcessDurableEngine engine, InProcessJobDispatcher jobs, InProcessJobLoop loop)
     {
-        _host = host;
+        _engine = engine;
         _jobs = jobs;
         _loop = loop;
     }
 
-    public DurableTaskClient Client => _host.Client;
+    public DurableTaskClient Client => _engine.Client;
 
     public static async Task<LocalPipeline> StartAsync(IArtifactStore store, IJobExecutor executor, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         // The engine logs ~550 lines a run at Information (shared/PLATFORM.md): warnings only.
         loggers ??= LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-        // The engine's gRPC sidecar is a generic host that logs requests at Information to the console regardless of
-        // the factory above; the host reads this from the environment.
-        if (Environment.GetEnvironmentVariable("DOTNET_Logging__LogLevel__Default") == null)
-            Environment.SetEnvironmentVariable("DOTNET_Logging__LogLevel__Default", "Warning");
         var jobs = new InProcessJobDispatcher();
-        var host = await DurableTaskTestHost.StartAsync(r => r.AddWorkflowTasks(), new DurableTaskTestHostOptions
+        var engine = await InProcessDurableEngine.StartAsync(r => r.AddWorkflowTasks(), s =>
         {
-            LoggerFactory = loggers,
-            ConfigureServices = s =>
-            {
-                s.AddSingleton(store);
-                s.AddSingleton<IJobDispatcher>(jobs);
-            },
-        }, cancellationToken).ConfigureAwait(false);
-        var loop = new InProcessJobLoop(jobs, store, executor, InProcessJobLoop.RaisingEventsOn(host.Client), loggers);
-        return new LocalPipeline(host, jobs, loop);
+            s.AddSingleton(store);
+            s.AddSingleton<IJobDispatcher>(jobs);
+        }, loggers, cancellationToken).ConfigureAwait(false);
+        var loop = new InProcessJobLoop(jobs, store, executor, InProcessJobLoop.RaisingEventsOn(engine.Client), loggers);
+        return new LocalPipeline(engine, jobs, loop);
     }
 
     public Task<RetrainStart> StartRunAsync(RetrainRequest request, CancellationToken cancellationToken = default) =>
@@ -77,7 +68,7 @@ public sealed class LocalPipeline : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _loop.DisposeAsync().ConfigureAwait(false);
-        await _host.DisposeAsync().ConfigureAwait(false);
+        await _engine.DisposeAsync().ConfigureAwait(false);
         await _jobs.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -23,7 +23,11 @@ public static class ModelDirectory
         var model = LoadModel(directory, options);
         try
         {
-            return (model, TokenizerLoader.Load(directory));
+            var tokenizer = TokenizerLoader.Load(directory);
+            if (tokenizer.VocabSize > model.Config.VocabSize)
+                throw new InvalidDataException(
+                    $"{directory}: the tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {model.Config.VocabSize}; ids past it have no embedding.");
+            return (model, tokenizer);
         }
         catch
         {
@@ -42,15 +46,7 @@ public static class ModelDirectory
         var model = new LlamaForCausalLM(config);
         try
         {
-            var weights = ReadWeights(directory);
-            try
-            {
-                LoadWeights(model, weights, directory);
-            }
-            finally
-            {
-                foreach (var t in weights.Values) t.Dispose();
-            }
+            LoadWeights(model, directory);
             model.to(dtype);
             model.to(device);
             model.eval();
@@ -63,31 +59,79 @@ public static class ModelDirectory
         }
     }
 
+    /// <summary>
+    /// Streams the checkpoint in <paramref name="directory"/> (model.safetensors, or the shards of an index) into the
+    /// model's parameters after checking every name and shape against the headers: each tensor goes from the file
+    /// into its parameter, so loading needs the model's memory and at most one tensor more, not the whole checkpoint twice.
+    /// </summary>
+    public static void LoadWeights(LlamaForCausalLM model, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var files = WeightFiles(directory);
+        var readers = new List<SafeTensorReader>();
+        try
+        {
+            var located = new Dictionary<string, (SafeTensorReader Reader, SafeTensorEntry Entry)>(StringComparer.Ordinal);
+            foreach (var (file, expected) in files)
+            {
+                var reader = SafeTensorReader.Open(file);
+                readers.Add(reader);
+                foreach (var entry in reader.Entries)
+                {
+                    if (expected is not null && (!expected.TryGetValue(entry.Name, out string? shard) || shard != Path.GetFileName(file)))
+                        throw new InvalidDataException($"{IndexFile} in {directory} does not place tensor '{entry.Name}' in {Path.GetFileName(file)}, which holds it.");
+                    located[entry.Name] = (reader, entry);
+                }
+            }
+            if (files.Count > 0 && files[0].WeightMap is { } indexMap)
+            {
+                var absent = indexMap.Keys.Where(n => !located.ContainsKey(n)).ToList();
+                if (absent.Count > 0)
+                    throw new InvalidDataException($"{IndexFile} in {directory} lists tensor '{absent[0]}' (and {absent.Count - 1} more) that no shard holds.");
+            }
+            var parameters = CheckNamesAndShapes(model, located.ToDictionary(kv => kv.Key, kv => kv.Value.Entry.Shape, StringComparer.Ordinal), directory);
+            foreach (var (name, parameter) in parameters)
+            {
+                var (reader, entry) = located[name];
+                reader.ReadInto(entry, parameter);
+            }
+        }
+        finally
+        {
+            foreach (var reader in readers) reader.Dispose();
+        }
+    }
+
     /// <summary>Reads model.safetensors, or every shard named by model.safetensors.index.json. The caller owns the tensors.</summary>
     public static Dictionary<string, Tensor> ReadWeights(string directory)
     {
-        string single = Path.Combine(directory, WeightsFile);
-        string index = Path.Combine(directory, IndexFile);
-        if (File.Exists(index))
+        var files = WeightFiles(directory);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
         {
-            var weightMap = ReadIndex(index);
-            var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (string shard in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            foreach (var (file, weightMap) in files)
             {
-                foreach (var (name, t) in SafeTensors.Read(Path.Combine(directory, shard)))
+                string shard = Path.GetFileName(file);
+                foreach (var (name, t) in SafeTensors.Read(file))
                 {
-                    if (!weightMap.TryGetValue(name, out string? expectedShard) || expectedShard != shard)
-                        throw new InvalidDataException($"{IndexFile} in {directory} does not place tensor '{name}' in {shard}, which holds it.");
                     result[name] = t;
+                    if (weightMap is not null && (!weightMap.TryGetValue(name, out string? expectedShard) || expectedShard != shard))
+                        throw new InvalidDataException($"{IndexFile} in {directory} does not place tensor '{name}' in {shard}, which holds it.");
                 }
             }
-            var absent = weightMap.Keys.Where(n => !result.ContainsKey(n)).ToList();
-            if (absent.Count > 0)
-                throw new InvalidDataException($"{IndexFile} in {directory} lists tensor '{absent[0]}' (and {absent.Count - 1} more) that no shard holds.");
+            if (files.Count > 0 && files[0].WeightMap is { } indexMap)
+            {
+                var absent = indexMap.Keys.Where(n => !result.ContainsKey(n)).ToList();
+                if (absent.Count > 0)
+                    throw new InvalidDataException($"{IndexFile} in {directory} lists tensor '{absent[0]}' (and {absent.Count - 1} more) that no shard holds.");
+            }
             return result;
         }
-        if (File.Exists(single)) return SafeTensors.Read(single);
-        throw new FileNotFoundException($"No {WeightsFile} or {IndexFile} in {directory}.");
+        catch
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -98,22 +142,43 @@ public static class ModelDirectory
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
+        var parameters = CheckNamesAndShapes(model, weights.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal), source);
+        using var _ = no_grad();
+        foreach (var (name, parameter) in parameters) parameter.copy_(weights[name]);
+    }
+
+    /// <summary>The single file, or each shard of the index in name order with the index's weight map.</summary>
+    private static List<(string File, Dictionary<string, string>? WeightMap)> WeightFiles(string directory)
+    {
+        string single = Path.Combine(directory, WeightsFile);
+        string index = Path.Combine(directory, IndexFile);
+        if (File.Exists(index))
+        {
+            var weightMap = ReadIndex(index);
+            return weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+                .Select(shard => (Path.Combine(directory, shard), (Dictionary<string, string>?)weightMap)).ToList();
+        }
+        if (File.Exists(single)) return [(single, null)];
+        throw new FileNotFoundException($"No {WeightsFile} or {IndexFile} in {directory}.");
+    }
+
+    private static Dictionary<string, TorchSharp.Modules.Parameter> CheckNamesAndShapes(LlamaForCausalLM model, IReadOnlyDictionary<string, long[]> shapes, string source)
+    {
         var parameters = BaseParameters(model);
         foreach (var (name, parameter) in parameters)
         {
-            if (!weights.TryGetValue(name, out var w))
+            if (!shapes.TryGetValue(name, out var shape))
                 throw new InvalidDataException($"Checkpoint {source} is missing tensor '{name}' (expected shape {SafeTensors.Describe(parameter.shape)}).");
-            if (!w.shape.SequenceEqual(parameter.shape))
+            if (!shape.SequenceEqual(parameter.shape))
                 throw new InvalidDataException(
-                    $"Checkpoint {source}: tensor '{name}' has shape {SafeTensors.Describe(w.shape)} but the model (config.json) expects {SafeTensors.Describe(parameter.shape)}.");
+                    $"Checkpoint {source}: tensor '{name}' has shape {SafeTensors.Describe(shape)} but the model (config.json) expects {SafeTensors.Describe(parameter.shape)}.");
         }
-        foreach (string name in weights.Keys)
+        foreach (string name in shapes.Keys)
         {
             if (parameters.ContainsKey(name) || IsIgnorable(name, model.Config)) continue;
             throw new InvalidDataException($"Checkpoint {source} has tensor '{name}' that the model does not have (architecture or config.json mismatch).");
         }
-        using var _ = no_grad();
-        foreach (var (name, parameter) in parameters) parameter.copy_(weights[name]);
+        return parameters;
     }
 
     /// <summary>Writes config.json, the weights (sharded when larger than <paramref name="maxShardBytes"/>) and the tokenizer files.</summary>

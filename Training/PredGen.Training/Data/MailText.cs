@@ -1,159 +1,107 @@
-using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using MimeKit;
+using MimeKit.Text;
+using MimeKit.Utils;
 
 namespace PredGen.Training.Data;
 
 /// <summary>
-/// Turns a raw RFC 822 message into the text a classifier may see: "Subject: …" and the readable body. Every other
-/// header goes (Received, From, List-Id, X-Spam-* give the label away), list tags such as "[ILUG]" leave the subject,
-/// MIME parts are decoded (base64, quoted-printable, any charset .NET knows, Windows-1252 when the declared one is
-/// unknown or lies), HTML becomes text, attachments are skipped. Lenient by design: a 2002 spam corpus is full of
-/// malformed headers, and a message that cannot be parsed still yields whatever text it has.
+/// Turns a raw RFC 822 message into the text a classifier may see: "Subject: …" and the readable body. MimeKit does
+/// the MIME (header folding, RFC 2047 encoded words, multipart trees, base64 and quoted-printable, HTML to text); the
+/// rules are the project's: every header but Subject goes (Received, From, List-Id, X-Spam-* give the label away),
+/// list tags such as "[ILUG]" leave the subject, attachments and non-text parts are skipped, a multipart keeps its plain
+/// text parts and falls back to its HTML ones, and body bytes are decoded with the declared charset when .NET knows
+/// it, as strict UTF-8 when valid, else as Windows-1252. Lenient by design: a 2002 spam corpus is full of malformed
+/// headers, and a message that cannot be parsed still yields whatever text it has.
 /// </summary>
 public static partial class MailText
 {
-    static MailText() => Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+    private const int MaxMultipartDepth = 8;
+
+    /// <summary>Undeclared 8-bit header bytes: UTF-8 when valid (MimeKit tries it first), else Windows-1252.</summary>
+    private static readonly ParserOptions Options = CreateOptions();
+
+    private static ParserOptions CreateOptions()
+    {
+        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance); // Windows-1252, Big5, Shift_JIS, ... on .NET
+        return new ParserOptions { CharsetEncoding = Encoding.GetEncoding(1252) };
+    }
 
     public static string Convert(byte[] raw, int maxChars = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(raw);
-        var (headers, body) = SplitHeaders(raw, 0);
-        string rawSubject = Header(headers, "subject") ?? "";
-        string subject = CleanSubject(DecodeHeaderValue(rawSubject));
-        // A body without a declared charset is most often in the charset of the subject's encoded words (Big5,
-        // Shift_JIS spam); Windows-1252 would turn it into mojibake.
-        var subjectCharset = EncodedWord().Match(rawSubject);
-        string text = BodyText(headers, raw, body, raw.Length, depth: 0, subjectCharset.Success ? subjectCharset.Groups[1].Value : null);
-        string result = ("Subject: " + subject + "\n\n" + NormalizeWhitespace(text)).Trim();
+        string result;
+        try
+        {
+            result = Convert(Parse(raw));
+        }
+        catch (FormatException)
+        {
+            result = "Subject: \n\n" + NormalizeWhitespace(DecodeCharset(raw, null)); // no parseable header block: the text as it is
+        }
         return result.Length <= maxChars ? result : result[..maxChars].TrimEnd();
     }
 
-    private static string BodyText(List<(string Name, string Value)> headers, byte[] raw, int start, int end, int depth, string? fallbackCharset)
+    private static MimeMessage Parse(byte[] raw)
     {
-        string contentType = Header(headers, "content-type") ?? "text/plain";
-        string mediaType = contentType.Split(';')[0].Trim().ToLowerInvariant();
-        if (mediaType.StartsWith("multipart/", StringComparison.Ordinal) && depth < 8 && Parameter(contentType, "boundary") is { Length: > 0 } boundary)
-        {
-            var plain = new List<string>();
-            var html = new List<string>();
-            foreach (var (partStart, partEnd) in Parts(raw, start, end, boundary))
-            {
-                var (partHeaders, partBody) = SplitHeaders(raw, partStart, partEnd);
-                string partType = (Header(partHeaders, "content-type") ?? "text/plain").Split(';')[0].Trim().ToLowerInvariant();
-                string disposition = Header(partHeaders, "content-disposition") ?? "";
-                if (disposition.StartsWith("attachment", StringComparison.OrdinalIgnoreCase)) continue;
-                if (partType.StartsWith("multipart/", StringComparison.Ordinal)) plain.Add(BodyText(partHeaders, raw, partBody, partEnd, depth + 1, fallbackCharset));
-                else if (partType == "text/html") html.Add(BodyText(partHeaders, raw, partBody, partEnd, depth + 1, fallbackCharset));
-                else if (partType.StartsWith("text/", StringComparison.Ordinal)) plain.Add(BodyText(partHeaders, raw, partBody, partEnd, depth + 1, fallbackCharset));
-            }
-            var chosen = plain.Any(p => p.Trim().Length > 0) ? plain : html;
-            return string.Join("\n\n", chosen);
-        }
-        if (!mediaType.StartsWith("text/", StringComparison.Ordinal) && mediaType.Length > 0 && mediaType != "text") return "";
-        byte[] bytes = DecodeTransfer(Header(headers, "content-transfer-encoding"), raw.AsSpan(start, Math.Max(0, end - start)));
-        string text = DecodeCharset(bytes, Parameter(contentType, "charset") ?? fallbackCharset);
-        return mediaType == "text/html" || LooksLikeHtml(text) ? HtmlToText(text) : text;
-    }
-
-    private static (List<(string Name, string Value)> Headers, int BodyStart) SplitHeaders(byte[] raw, int start, int end = -1)
-    {
-        if (end < 0) end = raw.Length;
-        var headers = new List<(string, string)>();
-        int i = start;
         // An mbox "From " separator line precedes the headers in this corpus.
-        if (end - i > 5 && raw[i] == 'F' && raw[i + 1] == 'r' && raw[i + 2] == 'o' && raw[i + 3] == 'm' && raw[i + 4] == ' ') i = NextLine(raw, i, end);
-        string? name = null;
-        var value = new StringBuilder();
-        while (i < end)
+        int start = 0;
+        if (raw.Length > 5 && raw.AsSpan(0, 5).SequenceEqual("From "u8))
         {
-            int lineEnd = NextLine(raw, i, end);
-            string line = Encoding.Latin1.GetString(raw, i, lineEnd - i).TrimEnd('\r', '\n');
-            i = lineEnd;
-            if (line.Length == 0) break;
-            if ((line[0] == ' ' || line[0] == '\t') && name != null) { value.Append(' ').Append(line.Trim()); continue; }
-            if (name != null) headers.Add((name, value.ToString()));
-            int colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0) { name = null; continue; }
-            name = line[..colon].Trim().ToLowerInvariant();
-            value.Clear().Append(line[(colon + 1)..].Trim());
+            int newline = Array.IndexOf(raw, (byte)'\n');
+            start = newline < 0 ? raw.Length : newline + 1;
         }
-        if (name != null) headers.Add((name, value.ToString()));
-        return (headers, i);
+        using var stream = new MemoryStream(raw, start, raw.Length - start, writable: false);
+        return MimeMessage.Load(Options, stream);
     }
 
-    private static int NextLine(byte[] raw, int i, int end)
+    private static string Convert(MimeMessage message)
     {
-        int n = Array.IndexOf(raw, (byte)'\n', i, end - i);
-        return n < 0 ? end : n + 1;
+        var subjectHeader = message.Headers.FirstOrDefault(h => h.Id == HeaderId.Subject);
+        string subject = subjectHeader is null ? "" : CleanSubject(Rfc2047.DecodeText(Options, subjectHeader.RawValue));
+        // A body without a declared charset is most often in the charset of the subject's encoded words (Big5,
+        // Shift_JIS spam); Windows-1252 would turn it into mojibake.
+        var subjectCharset = subjectHeader is null ? Match.Empty : EncodedWordCharset().Match(Encoding.Latin1.GetString(subjectHeader.RawValue));
+        string text = message.Body is null ? "" : BodyText(message.Body, depth: 0, subjectCharset.Success ? subjectCharset.Groups[1].Value : null);
+        return ("Subject: " + subject + "\n\n" + NormalizeWhitespace(text)).Trim();
     }
 
-    private static IEnumerable<(int Start, int End)> Parts(byte[] raw, int start, int end, string boundary)
+    private static string BodyText(MimeEntity entity, int depth, string? fallbackCharset)
     {
-        byte[] marker = Encoding.Latin1.GetBytes("--" + boundary);
-        int partStart = -1;
-        int i = start;
-        while (i < end)
+        switch (entity)
         {
-            int lineEnd = NextLine(raw, i, end);
-            bool isBoundary = lineEnd - i >= marker.Length && raw.AsSpan(i, marker.Length).SequenceEqual(marker);
-            if (isBoundary)
+            case Multipart multipart when depth < MaxMultipartDepth:
             {
-                if (partStart >= 0) yield return (partStart, i);
-                bool closing = lineEnd - i >= marker.Length + 2 && raw[i + marker.Length] == '-' && raw[i + marker.Length + 1] == '-';
-                if (closing) yield break;
-                partStart = lineEnd;
-            }
-            i = lineEnd;
-        }
-        if (partStart >= 0 && partStart < end) yield return (partStart, end);
-    }
-
-    private static string? Header(List<(string Name, string Value)> headers, string name) =>
-        headers.FirstOrDefault(h => h.Name == name).Value;
-
-    private static string? Parameter(string headerValue, string name)
-    {
-        var match = Regex.Match(headerValue, name + @"\s*=\s*(?:""([^""]*)""|([^;\s]+))", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
-        return match.Success ? (match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value).Trim() : null;
-    }
-
-    private static byte[] DecodeTransfer(string? encoding, ReadOnlySpan<byte> body)
-    {
-        string e = (encoding ?? "").Trim().ToLowerInvariant();
-        if (e == "base64")
-        {
-            var chars = new StringBuilder(body.Length);
-            foreach (byte b in body) if (char.IsAsciiLetterOrDigit((char)b) || b is (byte)'+' or (byte)'/') chars.Append((char)b);
-            // Padding is re-added (it may be missing or broken); a lone trailing sextet carries no whole byte.
-            if (chars.Length % 4 == 1) chars.Length--;
-            if (chars.Length % 4 != 0) chars.Append('=', 4 - chars.Length % 4);
-            try { return System.Convert.FromBase64String(chars.ToString()); }
-            catch (FormatException) { return body.ToArray(); }
-        }
-        if (e == "quoted-printable") return DecodeQuotedPrintable(body, underscoreIsSpace: false);
-        return body.ToArray();
-    }
-
-    private static byte[] DecodeQuotedPrintable(ReadOnlySpan<byte> input, bool underscoreIsSpace)
-    {
-        var output = new List<byte>(input.Length);
-        for (int i = 0; i < input.Length; i++)
-        {
-            byte b = input[i];
-            if (b == '=' && i + 1 < input.Length)
-            {
-                if (input[i + 1] == '\n') { i++; continue; }
-                if (input[i + 1] == '\r' && i + 2 < input.Length && input[i + 2] == '\n') { i += 2; continue; }
-                if (i + 2 < input.Length && Uri.IsHexDigit((char)input[i + 1]) && Uri.IsHexDigit((char)input[i + 2]))
+                var plain = new List<string>();
+                var html = new List<string>();
+                foreach (var part in multipart)
                 {
-                    output.Add((byte)(Uri.FromHex((char)input[i + 1]) * 16 + Uri.FromHex((char)input[i + 2])));
-                    i += 2;
-                    continue;
+                    if (part.IsAttachment) continue;
+                    if (part is Multipart) plain.Add(BodyText(part, depth + 1, fallbackCharset));
+                    else if (part is TextPart { IsHtml: true }) html.Add(BodyText(part, depth + 1, fallbackCharset));
+                    else if (part is TextPart) plain.Add(BodyText(part, depth + 1, fallbackCharset));
                 }
+                var chosen = plain.Any(p => p.Trim().Length > 0) ? plain : html;
+                return string.Join("\n\n", chosen);
             }
-            output.Add(underscoreIsSpace && b == '_' ? (byte)' ' : b);
+            case TextPart part:
+            {
+                byte[] bytes = Decoded(part);
+                string text = DecodeCharset(bytes, part.ContentType.Charset ?? fallbackCharset);
+                return part.IsHtml || LooksLikeHtml(text) ? HtmlToText(text) : text;
+            }
+            default:
+                return ""; // images, applications, attached messages, multiparts nested too deep
         }
+    }
+
+    /// <summary>The part's bytes with the transfer encoding (base64, quoted-printable, ...) undone by MimeKit.</summary>
+    private static byte[] Decoded(MimePart part)
+    {
+        if (part.Content is null) return [];
+        using var output = new MemoryStream();
+        part.Content.DecodeTo(output);
         return output.ToArray();
     }
 
@@ -174,16 +122,6 @@ public static partial class MailText
         catch (DecoderFallbackException) { return Encoding.GetEncoding(1252).GetString(bytes); }
     }
 
-    /// <summary>RFC 2047 encoded words (=?charset?B|Q?…?=) in a header value.</summary>
-    internal static string DecodeHeaderValue(string value) =>
-        EncodedWord().Replace(value, m =>
-        {
-            byte[] bytes = m.Groups[2].Value.Equals("B", StringComparison.OrdinalIgnoreCase)
-                ? DecodeTransfer("base64", Encoding.Latin1.GetBytes(m.Groups[3].Value))
-                : DecodeQuotedPrintable(Encoding.Latin1.GetBytes(m.Groups[3].Value), underscoreIsSpace: true);
-            return DecodeCharset(bytes, m.Groups[1].Value);
-        }).Replace("?= =?", "", StringComparison.Ordinal);
-
     /// <summary>List tags ("[ILUG]", "[SAtalk]", "[Spambayes]") name the mailing list, which almost decides the label.</summary>
     internal static string CleanSubject(string subject) => NormalizeWhitespace(ListTag().Replace(subject, " ")).Replace("\n", " ", StringComparison.Ordinal).Trim();
 
@@ -191,14 +129,42 @@ public static partial class MailText
         text.Contains("<html", StringComparison.OrdinalIgnoreCase) || text.Contains("<body", StringComparison.OrdinalIgnoreCase)
         || text.Contains("<table", StringComparison.OrdinalIgnoreCase) || text.Contains("<font", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// HTML through MimeKit's HTML tokenizer (which decodes entities and knows comments, CDATA and script data), with
+    /// the project's rules: text is kept, script and style bodies are not, block-closing tags and &lt;br&gt; break the line,
+    /// any other tag separates words.
+    /// </summary>
     internal static string HtmlToText(string html)
     {
-        string text = ScriptOrStyle().Replace(html, " ");
-        text = HtmlComment().Replace(text, " ");
-        text = BlockTag().Replace(text, "\n");
-        text = AnyTag().Replace(text, " ");
-        return WebUtility.HtmlDecode(text);
+        var text = new StringBuilder(html.Length);
+        using var reader = new StringReader(html);
+        var tokenizer = new HtmlTokenizer(reader);
+        bool inStyle = false;
+        while (tokenizer.ReadNextToken(out var token))
+        {
+            switch (token)
+            {
+                case HtmlScriptDataToken:
+                    break;
+                case HtmlDataToken data when !inStyle && token.Kind == HtmlTokenKind.Data:
+                    text.Append(data.Data);
+                    break;
+                case HtmlTagToken tag:
+                    if (tag.Id == HtmlTagId.Style) inStyle = !tag.IsEndTag;
+                    text.Append(BreaksLine(tag) ? '\n' : ' ');
+                    break;
+            }
+        }
+        return text.ToString();
     }
+
+    private static bool BreaksLine(HtmlTagToken tag) => tag.Id switch
+    {
+        HtmlTagId.Br or HtmlTagId.P => true,
+        HtmlTagId.Div or HtmlTagId.TR or HtmlTagId.LI or HtmlTagId.Table
+            or HtmlTagId.H1 or HtmlTagId.H2 or HtmlTagId.H3 or HtmlTagId.H4 or HtmlTagId.H5 or HtmlTagId.H6 => tag.IsEndTag,
+        _ => false,
+    };
 
     internal static string NormalizeWhitespace(string text)
     {
@@ -207,23 +173,11 @@ public static partial class MailText
         return BlankLines().Replace(string.Join("\n", lines), "\n\n").Trim();
     }
 
-    [GeneratedRegex(@"=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=")]
-    private static partial Regex EncodedWord();
+    [GeneratedRegex(@"=\?([^?\s*]+)(?:\*[^?\s]*)?\?[BbQq]\?")]
+    private static partial Regex EncodedWordCharset();
 
     [GeneratedRegex(@"\[[^\[\]\s]{1,40}\]")]
     private static partial Regex ListTag();
-
-    [GeneratedRegex(@"<(script|style)\b.*?</\1\s*>", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
-    private static partial Regex ScriptOrStyle();
-
-    [GeneratedRegex(@"<!--.*?-->", RegexOptions.Singleline)]
-    private static partial Regex HtmlComment();
-
-    [GeneratedRegex(@"<\s*(br|/p|p|/div|/tr|/li|/h[1-6]|/table)\b[^>]*>", RegexOptions.IgnoreCase)]
-    private static partial Regex BlockTag();
-
-    [GeneratedRegex(@"<[^>]*>", RegexOptions.Singleline)]
-    private static partial Regex AnyTag();
 
     [GeneratedRegex(@"[ \t\f\v]+")]
     private static partial Regex SpaceRun();

@@ -66,38 +66,28 @@ public static class PaperFormats
     private static Dictionary<string, JsonElement> ToRecord(JsonElement e) =>
         e.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>RFC 4180 fields (quotes, doubled quotes, embedded separators and newlines); the first row is the header.</summary>
+    /// <summary>
+    /// CSV or TSV with a header row, read with the project's one CSV behaviour (CsvFiles: CsvHelper). A malformed
+    /// record stops the conversion with its line and reason: a paper data set with a short or long row is a broken
+    /// export, and padding or dropping fields would silently shift columns.
+    /// </summary>
     internal static List<Dictionary<string, JsonElement>> ReadDelimited(string content, char separator)
     {
-        var rows = new List<List<string>>();
-        var row = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < content.Length; i++)
+        using var stream = new MemoryStream(Encoding.UTF8.GetBytes(content));
+        CsvHelper.CsvMalformedRecord? bad = null;
+        using var csv = CsvHelper.CsvReader.Create(stream, CsvFiles.ReaderOptions(separator, r => bad ??= r), leaveOpen: true);
+        var headers = csv.Headers;
+        var records = new List<Dictionary<string, JsonElement>>();
+        while (true)
         {
-            char c = content[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < content.Length && content[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"' && field.Length == 0) quoted = true;
-            else if (c == separator) { row.Add(field.ToString()); field.Clear(); }
-            else if (c == '\n' || c == '\r')
-            {
-                if (c == '\r' && i + 1 < content.Length && content[i + 1] == '\n') i++;
-                row.Add(field.ToString()); field.Clear();
-                if (row.Count > 1 || row[0].Length > 0) rows.Add(row);
-                row = [];
-            }
-            else field.Append(c);
+            bool more = csv.Read();
+            if (bad is { } b)
+                throw new FormatException($"line {b.LineNumber.ToString(CultureInfo.InvariantCulture)}: {CsvFiles.Describe(b.Reason)}");
+            if (!more) return records;
+            var record = new Dictionary<string, JsonElement>(StringComparer.OrdinalIgnoreCase);
+            for (int k = 0; k < headers.Count; k++) record[headers[k]] = JsonSerializer.SerializeToElement(csv.GetString(k));
+            records.Add(record);
         }
-        if (field.Length > 0 || row.Count > 0) { row.Add(field.ToString()); rows.Add(row); }
-        if (rows.Count == 0) return [];
-        var header = rows[0];
-        return rows.Skip(1).Select(r => header.Select((h, k) => (h, v: k < r.Count ? r[k] : ""))
-            .ToDictionary(x => x.h, x => JsonSerializer.SerializeToElement(x.v), StringComparer.OrdinalIgnoreCase)).ToList();
     }
 
     public static IReadOnlyList<PreparedRow> Convert(Preset preset, IReadOnlyList<Dictionary<string, JsonElement>> records, string idPrefix)

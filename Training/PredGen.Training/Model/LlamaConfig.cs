@@ -36,12 +36,23 @@ public sealed record LlamaConfig
     [JsonPropertyName("mlp_bias")] public bool MlpBias { get; init; }
     [JsonPropertyName("hidden_act")] public string HiddenAct { get; init; } = "silu";
     [JsonPropertyName("initializer_range")] public double InitializerRange { get; init; } = 0.02;
-    [JsonPropertyName("bos_token_id")] public int BosTokenId { get; init; } = 1;
+    /// <summary>bos_token_id as written: one id, or a list (some configs), or null.</summary>
+    [JsonPropertyName("bos_token_id")]
+    [JsonConverter(typeof(TokenIdsConverter))]
+    public IReadOnlyList<int> BosTokenIds { get; init; } = [1];
 
-    /// <summary>Llama 3 configs give a list of end tokens; the first one is the EOS used here; stop sets for decoding can name the others.</summary>
+    /// <summary>Llama 3.x configs give a list of end tokens ([128001, 128008, 128009]); all of them end a generation.</summary>
     [JsonPropertyName("eos_token_id")]
-    [JsonConverter(typeof(FirstOfIntOrListConverter))]
-    public int EosTokenId { get; init; } = 2;
+    [JsonConverter(typeof(TokenIdsConverter))]
+    public IReadOnlyList<int> EosTokenIds { get; init; } = [2];
+
+    /// <summary>The first bos id (-1 when the config names none).</summary>
+    [JsonIgnore]
+    public int BosTokenId { get => BosTokenIds.Count > 0 ? BosTokenIds[0] : -1; init => BosTokenIds = [value]; }
+
+    /// <summary>The first eos id (-1 when the config names none); the tokenizer's EOS is what fine-tuning targets.</summary>
+    [JsonIgnore]
+    public int EosTokenId { get => EosTokenIds.Count > 0 ? EosTokenIds[0] : -1; init => EosTokenIds = [value]; }
 
     [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
 
@@ -174,17 +185,40 @@ public sealed record RopeScaling
     }
 }
 
-/// <summary>Reads an int, or the first element of an int list (Llama 3's eos_token_id); writes an int.</summary>
-internal sealed class FirstOfIntOrListConverter : JsonConverter<int>
+/// <summary>Reads a token id, a list of ids, or null (no ids); writes one id as a number and several as a list, as Hugging Face does.</summary>
+internal sealed class TokenIdsConverter : JsonConverter<IReadOnlyList<int>>
 {
-    public override int Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override bool HandleNull => true;
+
+    public override IReadOnlyList<int> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        if (reader.TokenType == JsonTokenType.Number) return reader.GetInt32();
-        if (reader.TokenType != JsonTokenType.StartArray) throw new JsonException("expected an int or a list of ints");
-        int? first = null;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) first ??= reader.GetInt32();
-        return first ?? throw new JsonException("empty token id list");
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                return [];
+            case JsonTokenType.Number:
+                return [reader.GetInt32()];
+            case JsonTokenType.StartArray:
+                var ids = new List<int>();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.Number) throw new JsonException("expected a list of token ids");
+                    ids.Add(reader.GetInt32());
+                }
+                return ids;
+            default:
+                throw new JsonException("expected a token id, a list of token ids or null");
+        }
     }
 
-    public override void Write(Utf8JsonWriter writer, int value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<int> value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.Count == 0) { writer.WriteNullValue(); return; }
+        if (value.Count == 1) { writer.WriteNumberValue(value[0]); return; }
+        writer.WriteStartArray();
+        foreach (int id in value) writer.WriteNumberValue(id);
+        writer.WriteEndArray();
+    }
 }

@@ -308,9 +308,7 @@ public static class Pretrainer
     private static TrainingState? LoadCheckpoint(LlamaForCausalLM model, TorchSharp.Modules.AdamW optimizer, string directory)
     {
         if (!File.Exists(Path.Combine(directory, "state.json"))) return null;
-        var weights = ModelDirectory.ReadWeights(directory);
-        ModelDirectory.LoadWeights(model, weights, directory);
-        foreach (var t in weights.Values) t.Dispose();
+        ModelDirectory.LoadWeights(model, directory);
         optimizer.load_state_dict(Path.Combine(directory, "optimizer.bin"));
         return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(Path.Combine(directory, "state.json")), StateJson);
     }

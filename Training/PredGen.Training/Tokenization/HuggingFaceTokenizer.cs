@@ -13,16 +13,19 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
     public const string TokenizerJson = "tokenizer.json";
     public const string SentencePieceModel = "tokenizer.model";
-    private static readonly string[] CompanionFiles = [TokenizerJson, SentencePieceModel, "tokenizer_config.json", "special_tokens_map.json"];
-
-    /// <summary>GPT-2's pre-tokenisation split, used when a byte-level tokenizer.json names no Split pattern of its own.</summary>
-    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    public const string TokenizerConfigJson = "tokenizer_config.json";
+    // generation_config.json travels with the tokenizer: its end ids are the stop set that goes with this vocabulary.
+    private static readonly string[] CompanionFiles = [TokenizerJson, SentencePieceModel, TokenizerConfigJson, "special_tokens_map.json", "generation_config.json"];
 
     private readonly Tokenizer tokenizer;
     private readonly HashSet<int> specialIds;
     private readonly string sourceDirectory;
 
-    private HuggingFaceTokenizer(Tokenizer tokenizer, int vocabSize, int bosId, int eosId, int padId, HashSet<int> specialIds, string sourceDirectory)
+    /// <summary>For tokenizer.json files with "ignore_merges" (Llama 3): a pre-token that is itself in the vocabulary is one token.</summary>
+    private readonly (HuggingFacePreTokenizer PreTokenizer, IReadOnlyDictionary<string, int> Vocabulary, IReadOnlyDictionary<string, int> Added)? wholeWords;
+
+    private HuggingFaceTokenizer(Tokenizer tokenizer, int vocabSize, int bosId, int eosId, int padId, HashSet<int> specialIds, string sourceDirectory,
+        (HuggingFacePreTokenizer, IReadOnlyDictionary<string, int>, IReadOnlyDictionary<string, int>)? wholeWords = null)
     {
         this.tokenizer = tokenizer;
         VocabSize = vocabSize;
@@ -31,12 +34,16 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         PadId = padId;
         this.specialIds = specialIds;
         this.sourceDirectory = Path.GetFullPath(sourceDirectory);
+        this.wholeWords = wholeWords;
     }
 
     public int VocabSize { get; }
     public int BosId { get; }
     public int EosId { get; }
     public int PadId { get; }
+
+    /// <summary>Ids of the special tokens (skipped by Decode unless asked otherwise).</summary>
+    public IReadOnlySet<int> SpecialTokenIds => specialIds;
 
     public static HuggingFaceTokenizer FromTokenizerJson(string directory)
     {
@@ -50,58 +57,110 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         {
             if (File.Exists(Path.Combine(directory, SentencePieceModel))) return FromSentencePiece(directory);
             throw new NotSupportedException(
-                $"{path}: only byte-level BPE tokenizer.json files are supported; for SentencePiece-style tokenizers provide {SentencePieceModel}.");
+                $"{path}: only byte-level BPE tokenizer.json files are supported; for SentencePiece-style tokenizers (Llama 2) provide {SentencePieceModel}, as the published repositories do.");
         }
 
         var vocabulary = model.GetProperty("vocab").EnumerateObject().Select(p => new KeyValuePair<string, int>(p.Name, p.Value.GetInt32())).ToList();
         var merges = model.GetProperty("merges").EnumerateArray()
             .Select(m => m.ValueKind == JsonValueKind.Array ? string.Join(' ', m.EnumerateArray().Select(x => x.GetString())) : m.GetString()!)
             .ToList();
-        var added = new Dictionary<string, int>(StringComparer.Ordinal);
-        var specials = new HashSet<int>();
-        if (root.TryGetProperty("added_tokens", out var addedTokens))
-        {
-            foreach (var token in addedTokens.EnumerateArray())
-            {
-                int id = token.GetProperty("id").GetInt32();
-                added[token.GetProperty("content").GetString()!] = id;
-                if (token.TryGetProperty("special", out var s) && s.GetBoolean()) specials.Add(id);
-            }
-        }
-        string pattern = SplitPattern(root) ?? Gpt2Pattern;
+        var (added, specials) = AddedTokens(root);
+        var preTokenizer = HuggingFacePreTokenizer.FromJson(root.GetProperty("pre_tokenizer"), added.Keys, path);
         var options = new BpeOptions(vocabulary)
         {
             Merges = merges,
             ByteLevel = true,
             SpecialTokens = added,
-            PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), added),
+            PreTokenizer = preTokenizer,
         };
         var bpe = BpeTokenizer.Create(options);
+        var byToken = vocabulary.GroupBy(v => v.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
         int vocabSize = Math.Max(vocabulary.Count == 0 ? 0 : vocabulary.Max(v => v.Value) + 1, added.Count == 0 ? 0 : added.Values.Max() + 1);
-        var (bos, eos, pad) = SpecialIds(directory, token => added.TryGetValue(token, out int id) ? id
-            : vocabulary.FirstOrDefault(v => v.Key == token) is { Key: not null } kv ? kv.Value : null);
-        return new HuggingFaceTokenizer(bpe, vocabSize, bos, eos, pad, specials, directory);
+        var (bos, eos, pad) = SpecialIds(directory, token => added.TryGetValue(token, out int id) ? id : byToken.TryGetValue(token, out int v) ? v : null);
+        bool ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.ValueKind == JsonValueKind.True;
+        return new HuggingFaceTokenizer(bpe, vocabSize, bos, eos, pad, specials, directory,
+            ignoreMerges ? (preTokenizer, byToken, added) : null);
     }
 
+    /// <summary>tokenizer.json's added_tokens (content -> id) and the ids of those marked special.</summary>
+    private static (Dictionary<string, int> Added, HashSet<int> Specials) AddedTokens(JsonElement root)
+    {
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        var specials = new HashSet<int>();
+        if (root.TryGetProperty("added_tokens", out var addedTokens) && addedTokens.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var token in addedTokens.EnumerateArray())
+            {
+                int id = token.GetProperty("id").GetInt32();
+                added[token.GetProperty("content").GetString()!] = id;
+                if (token.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True) specials.Add(id);
+            }
+        }
+        return (added, specials);
+    }
+
+    /// <summary>tokenizer_config.json's added_tokens_decoder (id -> {content, special}), what a directory without tokenizer.json declares.</summary>
+    private static (Dictionary<string, int> Added, HashSet<int> Specials) AddedTokensDecoder(string directory)
+    {
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        var specials = new HashSet<int>();
+        string path = Path.Combine(directory, TokenizerConfigJson);
+        if (!File.Exists(path)) return (added, specials);
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        if (!document.RootElement.TryGetProperty("added_tokens_decoder", out var decoder) || decoder.ValueKind != JsonValueKind.Object) return (added, specials);
+        foreach (var entry in decoder.EnumerateObject())
+        {
+            int id = int.Parse(entry.Name, System.Globalization.CultureInfo.InvariantCulture);
+            added[entry.Value.GetProperty("content").GetString()!] = id;
+            if (entry.Value.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True) specials.Add(id);
+        }
+        return (added, specials);
+    }
+
+    /// <summary>
+    /// A SentencePiece tokenizer.model (Llama 2). Added tokens come from tokenizer.json when present, else from
+    /// tokenizer_config.json's added_tokens_decoder, and are matched in text as whole tokens, as transformers does.
+    /// </summary>
     public static HuggingFaceTokenizer FromSentencePiece(string directory)
     {
+        var (added, addedSpecials) = File.Exists(Path.Combine(directory, TokenizerJson)) ? AddedTokensFromFile(directory) : AddedTokensDecoder(directory);
         using var stream = File.OpenRead(Path.Combine(directory, SentencePieceModel));
-        var sp = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
-        var (bos, eos, pad) = SpecialIds(directory, token => sp.Vocabulary.TryGetValue(token, out int id) ? id : null);
+        var sp = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false, specialTokens: added.Count > 0 ? added : null);
+        var (bos, eos, pad) = SpecialIds(directory, token => added.TryGetValue(token, out int a) ? a : sp.Vocabulary.TryGetValue(token, out int id) ? id : null);
         if (bos < 0) bos = sp.BeginningOfSentenceId;
         if (eos < 0) eos = sp.EndOfSentenceId;
-        var specials = new HashSet<int> { sp.BeginningOfSentenceId, sp.EndOfSentenceId, sp.UnknownId };
-        return new HuggingFaceTokenizer(sp, sp.Vocabulary.Count, bos, eos, pad < 0 ? eos : pad, specials, directory);
+        var specials = new HashSet<int>(addedSpecials) { sp.BeginningOfSentenceId, sp.EndOfSentenceId, sp.UnknownId };
+        int vocabSize = Math.Max(sp.Vocabulary.Count, added.Count == 0 ? 0 : added.Values.Max() + 1);
+        return new HuggingFaceTokenizer(sp, vocabSize, bos, eos, pad < 0 ? eos : pad, specials, directory);
+    }
+
+    private static (Dictionary<string, int> Added, HashSet<int> Specials) AddedTokensFromFile(string directory)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, TokenizerJson)));
+        return AddedTokens(document.RootElement);
     }
 
     public IReadOnlyList<int> Encode(string text, bool addBos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var ids = tokenizer.EncodeToIds(text);
+        var ids = wholeWords is { } w ? EncodeIgnoringMerges(text, w.PreTokenizer, w.Vocabulary, w.Added) : tokenizer.EncodeToIds(text);
         if (!addBos) return ids;
         var withBos = new List<int>(ids.Count + 1) { BosId };
         withBos.AddRange(ids);
         return withBos;
+    }
+
+    private List<int> EncodeIgnoringMerges(string text, HuggingFacePreTokenizer preTokenizer, IReadOnlyDictionary<string, int> vocabulary, IReadOnlyDictionary<string, int> added)
+    {
+        var ids = new List<int>();
+        foreach (var (offset, length) in preTokenizer.PreTokenize(text))
+        {
+            string piece = text.Substring(offset, length);
+            if (added.TryGetValue(piece, out int special)) ids.Add(special);
+            else if (vocabulary.TryGetValue(ByteLevelSymbols.Encode(piece), out int whole)) ids.Add(whole);
+            else ids.AddRange(tokenizer.EncodeToIds(piece));
+        }
+        return ids;
     }
 
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true)
@@ -127,33 +186,19 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return Types(pre).Contains("ByteLevel");
     }
 
-    private static string? SplitPattern(JsonElement root)
+    private static IEnumerable<string> Types(JsonElement step)
     {
-        if (!root.TryGetProperty("pre_tokenizer", out var pre) || pre.ValueKind != JsonValueKind.Object) return null;
-        foreach (var element in Flatten(pre))
-        {
-            if (element.TryGetProperty("type", out var type) && type.GetString() == "Split"
-                && element.TryGetProperty("pattern", out var p) && p.TryGetProperty("Regex", out var regex))
-                return regex.GetString();
-        }
-        return null;
-    }
-
-    private static IEnumerable<string> Types(JsonElement pre) =>
-        Flatten(pre).Select(e => e.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "");
-
-    private static IEnumerable<JsonElement> Flatten(JsonElement pre)
-    {
-        yield return pre;
-        if (pre.TryGetProperty("pretokenizers", out var list))
-            foreach (var inner in list.EnumerateArray()) yield return inner;
+        yield return step.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+        if (step.TryGetProperty("pretokenizers", out var list))
+            foreach (var inner in list.EnumerateArray())
+                foreach (string type in Types(inner)) yield return type;
     }
 
     /// <summary>bos/eos/pad from tokenizer_config.json (strings or {"content": ...}), else the ids in config.json; -1 when unknown.</summary>
     private static (int Bos, int Eos, int Pad) SpecialIds(string directory, Func<string, int?> lookup)
     {
         int bos = -1, eos = -1, pad = -1;
-        string tokenizerConfig = Path.Combine(directory, "tokenizer_config.json");
+        string tokenizerConfig = Path.Combine(directory, TokenizerConfigJson);
         if (File.Exists(tokenizerConfig))
         {
             using var document = JsonDocument.Parse(File.ReadAllText(tokenizerConfig));

@@ -12,6 +12,18 @@ internal static class SentencePieceFixture
 
     public static int Id(string piece) => 3 + 256 + Array.IndexOf(Pieces, piece);
 
+    public static int VocabSize => 3 + 256 + Pieces.Length;
+
+    /// <summary>Every piece with its id, as a tokenizer.json "vocab" lists them.</summary>
+    public static IEnumerable<(string Piece, int Id)> Vocabulary()
+    {
+        yield return ("<unk>", 0);
+        yield return ("<s>", 1);
+        yield return ("</s>", 2);
+        for (int b = 0; b < 256; b++) yield return ($"<0x{b:X2}>", 3 + b);
+        for (int i = 0; i < Pieces.Length; i++) yield return (Pieces[i], Id(Pieces[i]));
+    }
+
     public static void Write(string path)
     {
         using var model = new MemoryStream();

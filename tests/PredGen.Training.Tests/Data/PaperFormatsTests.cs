@@ -58,4 +58,24 @@ public sealed class PaperFormatsTests
         Assert.Equal("not_entailment", rte[0].Label);
         Assert.Contains("relatedness_score", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("sentence1,sentence2,label\nA cat.,A dog.\n", "line 2: the record has a different number of fields than the header")]
+    [InlineData("sentence1,sentence2,label\nA cat.,A dog.,0.5,extra\n", "line 2: the record has a different number of fields than the header")]
+    [InlineData("sentence1,sentence2,label\n\"A cat.,A dog.,0.5\n", "a quoted field is never closed")]
+    public void A_malformed_delimited_row_stops_the_conversion_instead_of_being_padded_or_cut(string csv, string reason)
+    {
+        var e = Assert.Throws<FormatException>(() => PaperFormats.ReadDelimited(csv, ','));
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Delimited_files_read_quotes_line_breaks_in_quotes_and_skip_empty_lines_as_uploads_do()
+    {
+        var records = PaperFormats.ReadDelimited("text,label\r\n\"two\nlines, \"\"quoted\"\"\",1\r\n\r\nplain,0\r\n", ',');
+
+        Assert.Equal(2, records.Count);
+        Assert.Equal("two\nlines, \"quoted\"", records[0]["text"].GetString());
+        Assert.Equal("0", records[1]["LABEL"].GetString()); // header names match case-insensitively
+    }
 }
