@@ -8,7 +8,13 @@ internal static class MethodFixtures
 {
     private static readonly Lazy<string> Root = new(() =>
     {
-        string root = Path.Combine(Path.GetTempPath(), "predgen-methods-tests-" + Environment.ProcessId);
+        // A fresh folder per test process, removed when it exits: a process id is reused, and a folder left by an
+        // earlier process of the same id once held files a run read back.
+        string root = Path.Combine(Path.GetTempPath(), $"predgen-methods-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
         SyntheticTasks.WriteRandomBase(Path.Combine(root, "base"));
         SyntheticTasks.WriteClassification(Path.Combine(root, "classification"));
         SyntheticTasks.WriteRegression(Path.Combine(root, "regression"));
