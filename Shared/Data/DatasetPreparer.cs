@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Serialization;
 using PredGen.Shared.Storage;
 
 namespace PredGen.Shared.Data;
@@ -19,7 +20,7 @@ public sealed record DatasetPreparationOptions
     /// <summary>A class with fewer examples than this cannot be split train/validation/test: its rows are rejected.</summary>
     public int MinExamplesPerClass { get; init; } = 3;
     /// <summary>Most decimals a regression number format keeps (<see cref="NumberFormat.Infer"/>).</summary>
-    public int MaxDecimals { get; init; } = 3;
+    public int MaxDecimals { get; init; } = NumberFormat.DefaultMaxDecimals;
 
     /// <summary>Classification: the most classes a task may have. Every request scores every label, so a label column of
     /// ids or free text (as many classes as rows) is refused with its count instead of making a task nobody can serve.</summary>
@@ -40,6 +41,11 @@ public sealed record PreparedDataset
     public IReadOnlyList<string>? Labels { get; init; }
     /// <summary>Regression: the targets' digit format.</summary>
     public NumberFormat? NumberFormat { get; init; }
+
+    /// <summary>The decision every training job of the run answers with (<see cref="Labels"/>, <see cref="NumberFormat"/>).</summary>
+    [JsonIgnore]
+    public AnswerFormat AnswerFormat => new() { Labels = Labels, NumberFormat = NumberFormat };
+
     public int TrainRows { get; init; }
     public int ValidationRows { get; init; }
     public int TestRows { get; init; }
@@ -367,8 +373,13 @@ public static class DatasetPreparer
         int rejected = rejectedByReason.Values.Sum();
 
         string? failure = Failure(source, format, inputRows, kept, bySplit, rejectedByReason, kind, numeric, labelled, options, rejectedPath);
-        var labels = kind == TaskKind.Classification && kept.Count > 0 ? kept.Select(e => e.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList() : null;
-        NumberFormat? numberFormat = kind == TaskKind.Regression && kept.Count > 0 ? NumberFormat.Infer(kept.Select(e => e.Value), options.MaxDecimals) : null;
+        // The answer format every training job of the run uses (it travels in the job message).
+        var answer = kept.Count == 0 ? null
+            : kind == TaskKind.Classification ? AnswerFormat.ForClassification(kept.Select(e => e.Label))
+            : kind == TaskKind.Regression ? AnswerFormat.ForRegression(kept.Select(e => e.Value), options.MaxDecimals)
+            : null;
+        var labels = answer?.Labels;
+        var numberFormat = answer?.NumberFormat;
         var stats = new DatasetStats
         {
             Source = source,

@@ -3,14 +3,29 @@ using System.Text.Json.Serialization;
 
 namespace PredGen.Shared.Data;
 
-/// <summary>The split names of a prepared dataset, in the order trainers and reports list them.</summary>
+/// <summary>The split names of a prepared dataset, in the order trainers and reports list them, and their file names
+/// (the one place that knows them: the blob layout, the worker's scratch folder and the trainer all ask here).</summary>
 public static class DatasetSplit
 {
     public const string Train = "train";
     public const string Validation = "validation";
     public const string Test = "test";
 
+    public const string TrainFile = Train + FileExtension;
+    public const string ValidationFile = Validation + FileExtension;
+    public const string TestFile = Test + FileExtension;
+
+    /// <summary>Prepared rows are JSON lines (<see cref="PreparedRow"/>).</summary>
+    public const string FileExtension = ".jsonl";
+
     public static IReadOnlyList<string> All { get; } = [Train, Validation, Test];
+
+    /// <summary>"train" -> "train.jsonl".</summary>
+    public static string FileName(string split)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(split);
+        return split + FileExtension;
+    }
 }
 
 /// <summary>How the uploaded file is read (docs/DATA.md).</summary>

@@ -102,9 +102,13 @@ public sealed record NumberFormat(
     [property: JsonPropertyName("integer_digits")] int IntegerDigits,
     [property: JsonPropertyName("decimals")] int Decimals)
 {
+    /// <summary>The one default of how many decimals a format keeps, for the preparer and for a trainer that decides
+    /// alone (<see cref="AnswerFormat.ForRegression"/>).</summary>
+    public const int DefaultMaxDecimals = 3;
+
     /// <summary>Infers the format: sign if any label is negative, enough integer digits for the largest magnitude, and
     /// the decimals the labels actually use (at most <paramref name="maxDecimals"/>).</summary>
-    public static NumberFormat Infer(IEnumerable<double> values, int maxDecimals = 3)
+    public static NumberFormat Infer(IEnumerable<double> values, int maxDecimals = DefaultMaxDecimals)
     {
         ArgumentNullException.ThrowIfNull(values);
         // Decimals follow the data's scale: the cap counts from the first significant decimal of the largest value,

@@ -64,6 +64,23 @@ public sealed record JobMessage
 
     public TrainingSettings Settings { get; init; } = new();
 
+    /// <summary>Train: the label set or number format PrepareDataset decided for the run (what the report describes);
+    /// the trainer answers with it. Null: the trainer decides from its training rows (<see cref="Data.AnswerFormat.Of"/>).</summary>
+    public AnswerFormat? AnswerFormat { get; init; }
+
+    /// <summary>Mine: the train job whose model it analyses; its estimates are stored under BlobLayout.Mine(Task, RunId,
+    /// SourceJobId) and reported against that job.</summary>
+    public string? SourceJobId { get; init; }
+
+    /// <summary>The method as the trainer's enum (<typeparamref name="TMethod"/>: the engine's MethodKind, which this
+    /// contract cannot reference); an unknown name fails with a message that names the field and the choices.</summary>
+    public TMethod MethodAs<TMethod>() where TMethod : struct, Enum
+    {
+        foreach (var value in Enum.GetValues<TMethod>())
+            if (string.Equals(value.ToString(), Method?.Trim(), StringComparison.OrdinalIgnoreCase)) return value;
+        throw new FormatException($"job {JobId}: field 'method' is '{Method}', expected one of {string.Join(", ", Enum.GetNames<TMethod>())}");
+    }
+
     public string ToJson() => JsonSerializer.Serialize(this, JobJson.Options);
 
     public static JobMessage Parse(string json) =>
@@ -95,7 +112,7 @@ public sealed record JobCompletion
     /// <summary>Train / Evaluate / Baseline: test-split metrics (accuracy, macro_f1 | mse, mae, pearson, spearman, r2).
     /// Train / Baseline also: <see cref="ValidationScoreMetric"/>, the validation score of the kept model (higher is
     /// better: accuracy, or −MSE), which the learning-rate trials compare.
-    /// Mine: estimate_nats, ci_low, ci_high (per representation: token_*, pooled_*).</summary>
+    /// Mine: <see cref="MineMetrics"/> (per representation: token_estimate_nats, pooled_ci_low, ...).</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 
     /// <summary>Metric name of the validation score in <see cref="Metrics"/> (not a test metric).</summary>

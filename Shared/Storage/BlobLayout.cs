@@ -23,7 +23,7 @@ public static class BlobLayout
 
     public static string Dataset(string task, string file) => Combine(DatasetsContainer, Segment(task, nameof(task)), file);
     public static string Run(string task, string runId) => Combine(RunsContainer, Segment(task, nameof(task)), Segment(runId, nameof(runId)));
-    public static string Prepared(string task, string runId, string split) => Combine(Run(task, runId), "prepared", split + ".jsonl");
+    public static string Prepared(string task, string runId, string split) => Combine(Run(task, runId), "prepared", Data.DatasetSplit.FileName(split));
     public static string PreparedStats(string task, string runId) => Combine(Run(task, runId), "prepared", "stats.json");
     public static string Rejected(string task, string runId) => Combine(Run(task, runId), "prepared", "rejected.jsonl");
     public static string Job(string task, string runId, string jobId) => Combine(Run(task, runId), "jobs", Segment(jobId, nameof(jobId)));

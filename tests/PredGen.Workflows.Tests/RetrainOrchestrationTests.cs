@@ -50,6 +50,24 @@ public sealed class RetrainOrchestrationTests
     }
 
     [Fact]
+    public async Task Every_training_job_carries_the_prepared_label_set_and_each_mine_job_names_the_model_it_analyses()
+    {
+        await using var h = new RetrainHarness();
+        await h.StartAsync();
+        string dataset = await h.UploadAsync("sentiment", "reviews.jsonl", SentimentJsonl(60));
+
+        var result = (await h.RunAsync(RetrainHarness.Request("sentiment", dataset))).ReadOutputAs<RetrainResult>()!;
+
+        var trainJobs = h.Executor.Messages.Values.Where(m => m.Kind == JobKind.Train).ToList();
+        Assert.NotEmpty(trainJobs);
+        Assert.All(trainJobs, m => Assert.Equal(["negative", "positive"], m.AnswerFormat!.Labels!));
+        Assert.Equal(result.Dataset.Labels, trainJobs[0].AnswerFormat!.Labels);
+        var mine = h.Executor.Messages.Values.Where(m => m.Kind == JobKind.Mine).OrderBy(m => m.JobId, StringComparer.Ordinal).ToList();
+        Assert.Equal(["generator-s1", "predgen-s1", "predictor-s1"], mine.Select(m => m.SourceJobId));
+        Assert.Equal(result.Jobs.Select(j => j.JobId).Order(StringComparer.Ordinal), result.Mine.Select(m => m.JobId).Distinct().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task A_failed_job_is_marked_and_the_others_still_reach_the_report_and_the_champion()
     {
         await using var h = new RetrainHarness();

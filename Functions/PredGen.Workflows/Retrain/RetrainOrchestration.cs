@@ -74,7 +74,7 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
                 for (int i = 0; i < candidates.Count; i++)
                     trialJobs.Add((NewJob(context, input, dataset.Kind, JobKind.Train,
                         string.Create(CultureInfo.InvariantCulture, $"trial-{method.ToLowerInvariant()}-{i + 1}"), method, 1, modelPath: null,
-                        grid.TrialSettings(input.Training, candidates[i], totalSteps)), candidates[i]));
+                        grid.TrialSettings(input.Training, candidates[i], totalSteps)) with { AnswerFormat = dataset.AnswerFormat }, candidates[i]));
             var tried = await RunJobsAsync(context, input, [.. trialJobs.Select(t => t.Job)], RetrainStages.Trials, log);
             foreach (var method in methods)
             {
@@ -97,7 +97,7 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         foreach (var method in methods)
             for (int seed = 1; seed <= Math.Max(1, input.Seeds); seed++)
                 trainJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Train, string.Create(CultureInfo.InvariantCulture, $"{method.ToLowerInvariant()}-s{seed}"), method, seed,
-                    modelPath: null, chosen.GetValueOrDefault(method, input.Training)));
+                    modelPath: null, chosen.GetValueOrDefault(method, input.Training)) with { AnswerFormat = dataset.AnswerFormat });
         var trained = await RunJobsAsync(context, input, trainJobs, RetrainStages.Training, log);
         var jobSummaries = trainJobs.Select(j => Summarize(j, trained[j.JobId])).ToList();
         var baseline = baselineRun == null ? null : Summarize(baselineJob!, await baselineRun);
@@ -108,7 +108,8 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         var analysisJobs = new List<JobMessage>();
         if (input.RunMine)
             foreach (var job in jobSummaries.Where(j => j.IsSucceeded))
-                analysisJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Mine, "mine-" + job.JobId, job.Method, job.Seed, BlobLayout.JobModel(input.Task, input.RunId, job.JobId)));
+                analysisJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Mine, "mine-" + job.JobId, job.Method, job.Seed, BlobLayout.JobModel(input.Task, input.RunId, job.JobId))
+                    with { SourceJobId = job.JobId });
         if (champion != null && jobSummaries.Any(j => j.IsSucceeded))
             analysisJobs.Add(NewJob(context, input, dataset.Kind, JobKind.Evaluate, ChampionEvaluationJobId, champion.Method, 0, champion.ModelPath));
         var analysed = await RunJobsAsync(context, input, analysisJobs, RetrainStages.Analysing, log);
@@ -220,21 +221,16 @@ public sealed partial class RetrainOrchestration : TaskOrchestrator<RetrainReque
         c.Outcome == JobOutcome.Succeeded ? JobSummary.Succeeded : JobSummary.Failed, c.Error,
         c.Metrics, c.Seconds, BlobLayout.Job(job.Task, job.RunId, job.JobId), c.ResumedFromStep);
 
-    /// <summary>A MINE job reports "{representation}_estimate_nats", "_ci_low", "_ci_high", "_estimable" (1 or 0; a
-    /// representation that is not estimable has no interval metrics), "_rows" and "_held_out_rows" per representation
-    /// it estimated (token, pooled), and the bound in Details["bound"].</summary>
+    /// <summary>A MINE job's estimates per representation (<see cref="MineMetrics"/>), reported against the train job it
+    /// analysed, with the bound from Details["bound"].</summary>
     private static IEnumerable<MineSummary> MineSummaries(JobMessage job, JobCompletion c)
     {
         if (c.Outcome != JobOutcome.Succeeded) yield break;
-        string trainJobId = job.JobId["mine-".Length..];
+        string trainJobId = job.SourceJobId ?? throw new InvalidOperationException($"MINE job {job.JobId} names no source job");
         string bound = c.Details.GetValueOrDefault("bound") ?? "dv";
-        foreach (var representation in new[] { "token", "pooled" })
-            if (c.Metrics.TryGetValue(representation + "_estimate_nats", out var estimate))
-                yield return new MineSummary(trainJobId, job.Method, representation, estimate,
-                    c.Metrics.GetValueOrDefault(representation + "_ci_low", estimate), c.Metrics.GetValueOrDefault(representation + "_ci_high", estimate), bound,
-                    Estimable: c.Metrics.GetValueOrDefault(representation + "_estimable", 1) > 0,
-                    Rows: (int)c.Metrics.GetValueOrDefault(representation + "_rows", 0),
-                    HeldOutRows: (int)c.Metrics.GetValueOrDefault(representation + "_held_out_rows", 0));
+        foreach (var e in MineMetrics.FromMetrics(c.Metrics).Estimates)
+            yield return new MineSummary(trainJobId, job.Method, e.Representation, e.EstimateNats, e.CiLow ?? e.EstimateNats, e.CiHigh ?? e.EstimateNats, bound,
+                e.Estimable, e.Rows, e.HeldOutRows);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: dataset rejected: {Reason}")]

@@ -109,16 +109,11 @@ public sealed class TrainCommand : ICliCommand
             {
                 // Redirected (a worker's log, CI): plain lines, one per validation and every ~5% of the steps.
                 var lines = parse.GetValue(json) ? null : new PlainProgress(Console.Out);
-                result = Trainer.Train(options, dataDir, baseDir, outDir, lines, cancellationToken);
+                result = Trainer.Train(options, dataDir, baseDir, outDir, trialResults, lines, cancellationToken);
             }
             else
             {
-                result = RunWithProgressBar(options, dataDir, baseDir, outDir, cancellationToken);
-            }
-            if (trialResults != null && !result.Interrupted)
-            {
-                result = result with { Trials = trialResults };
-                File.WriteAllText(Path.Combine(outDir, Trainer.MetricsFileName), JsonSerializer.Serialize(result, Trainer.JsonOptions));
+                result = RunWithProgressBar(options, dataDir, baseDir, outDir, trialResults, cancellationToken);
             }
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, CliJson.Options));
             else Console.WriteLine($"test {Describe(result.Test)}; model in {result.ModelDirectory}");
@@ -127,7 +122,8 @@ public sealed class TrainCommand : ICliCommand
         return command;
     }
 
-    private static TrainResult RunWithProgressBar(TrainOptions options, string dataDir, string baseDir, string outDir, CancellationToken cancellationToken)
+    private static TrainResult RunWithProgressBar(TrainOptions options, string dataDir, string baseDir, string outDir, IReadOnlyList<TrialResult>? trials,
+        CancellationToken cancellationToken)
     {
         TrainResult? result = null;
         AnsiConsole.Progress()
@@ -142,7 +138,7 @@ public sealed class TrainCommand : ICliCommand
                     task.Description = string.Create(CultureInfo.InvariantCulture,
                         $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:E1} p {p.SamplingProbability:F2}{(p.Validation != null ? " val " + Describe(p.Validation) : "")}");
                 });
-                result = Trainer.Train(options, dataDir, baseDir, outDir, progress, cancellationToken);
+                result = Trainer.Train(options, dataDir, baseDir, outDir, trials, progress, cancellationToken);
                 task.Value = task.MaxValue;
             });
         return result!;

@@ -4,6 +4,7 @@ using PredGen.Shared.Jobs;
 using PredGen.Shared.Storage;
 using PredGen.Training.Baselines;
 using PredGen.Training.Methods;
+using PredGen.Training.Methods.Tuning;
 using PredGen.Training.Runtime;
 
 namespace PredGen.Cli.Worker;
@@ -34,8 +35,6 @@ public sealed record WorkerOptions
 /// </summary>
 public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options, IMineAnalysis? mine = null) : IJobExecutor
 {
-    private static readonly string[] Splits = ["train", "validation", "test"];
-
     public async Task<JobCompletion> ExecuteAsync(JobMessage job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -161,8 +160,9 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
         var s = job.Settings;
         var o = new TrainOptions
         {
-            Method = Enum.Parse<MethodKind>(job.Method, ignoreCase: true),
+            Method = job.MethodAs<MethodKind>(),
             TaskKind = job.TaskKind,
+            AnswerFormat = job.AnswerFormat,
             Seed = job.Seed,
             Torch = options.Torch,
             StopAfterSteps = options.StopAfterSteps,
@@ -173,7 +173,7 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
         if (s.EvalEvery is int every) o = o with { EvalEvery = every };
         if (s.CheckpointEvery is int checkpointEvery) o = o with { CheckpointEvery = checkpointEvery };
         if (s.MaxPromptTokens is int promptTokens) o = o with { MaxPromptTokens = promptTokens };
-        if (s.UseLora is bool lora) o = o with { FineTuning = lora ? FineTuning.Lora : FineTuning.Full };
+        if (s.UseLora is bool lora) o = o with { FineTuning = LearningRateSearch.FineTuningOf(lora) };
         return o;
     }
 
@@ -185,13 +185,13 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
         string modelDir = await DownloadModelAsync(job, work, cancellationToken).ConfigureAwait(false);
         // Validation and test rows (unseen by the model) fill MINE's held-out part; the training rows give the critic
         // enough pairs to learn from (ModelMutualInformation.RecommendedRows).
-        var rows = PreparedRow.ReadJsonl(Path.Combine(dataDir, "validation.jsonl")).Concat(PreparedRow.ReadJsonl(Path.Combine(dataDir, "test.jsonl"))).ToList();
-        var trainingRows = PreparedRow.ReadJsonl(Path.Combine(dataDir, "train.jsonl"));
+        var rows = PreparedRow.ReadJsonl(Path.Combine(dataDir, DatasetSplit.ValidationFile)).Concat(PreparedRow.ReadJsonl(Path.Combine(dataDir, DatasetSplit.TestFile))).ToList();
+        var trainingRows = PreparedRow.ReadJsonl(Path.Combine(dataDir, DatasetSplit.TrainFile));
         using var model = TrainedModel.Load(modelDir, options.Torch);
         var analysis = await Task.Run(() => mine.Analyse(model, rows, trainingRows, job.Seed, job.Settings.MineSteps, cancellationToken), cancellationToken).ConfigureAwait(false);
-        await store.WriteTextAsync(BlobLayout.Mine(job.Task, job.RunId, job.JobId.StartsWith("mine-", StringComparison.Ordinal) ? job.JobId["mine-".Length..] : job.JobId),
-            analysis.DetailsJson, cancellationToken).ConfigureAwait(false);
-        return Succeeded(job, analysis.Metrics, clock.Elapsed.TotalSeconds) with { Details = new Dictionary<string, string> { ["bound"] = analysis.Bound } };
+        // Stored under the train job it analysed (a message without a source, e.g. from `predgen worker` tests: its own id).
+        await store.WriteTextAsync(BlobLayout.Mine(job.Task, job.RunId, job.SourceJobId ?? job.JobId), analysis.DetailsJson, cancellationToken).ConfigureAwait(false);
+        return Succeeded(job, analysis.Metrics.ToMetrics(), clock.Elapsed.TotalSeconds) with { Details = new Dictionary<string, string> { ["bound"] = analysis.Bound } };
     }
 
     private async Task<JobCompletion> EvaluateAsync(JobMessage job, string work, CancellationToken cancellationToken)
@@ -209,18 +209,18 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
 
     private static List<PreparedRow> TestRows(JobMessage job, string dataDir)
     {
-        var rows = PreparedRow.ReadJsonl(Path.Combine(dataDir, "test.jsonl"));
+        var rows = PreparedRow.ReadJsonl(Path.Combine(dataDir, DatasetSplit.TestFile));
         return job.Settings.MaxTestRows is int max ? [.. rows.Take(max)] : [.. rows];
     }
 
     private async Task<string> DownloadPreparedAsync(JobMessage job, string dataDir, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(dataDir);
-        foreach (var split in Splits)
+        foreach (var split in DatasetSplit.All)
         {
             var artifact = await store.ReadAsync(BlobLayout.Prepared(job.Task, job.RunId, split), cancellationToken).ConfigureAwait(false)
                 ?? throw new FileNotFoundException($"prepared split '{split}' of run {job.RunId} is missing");
-            await File.WriteAllBytesAsync(Path.Combine(dataDir, split + ".jsonl"), artifact.Content.ToArray(), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllBytesAsync(Path.Combine(dataDir, DatasetSplit.FileName(split)), artifact.Content.ToArray(), cancellationToken).ConfigureAwait(false);
         }
         return dataDir;
     }
@@ -263,9 +263,9 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
     };
 }
 
-/// <summary>What a MINE job computes for one trained model: metrics "{token|pooled}_{estimate_nats|ci_low|ci_high|estimable|rows|held_out_rows}",
-/// the bound's name, and the full estimate as JSON (BlobLayout.Mine).</summary>
-public sealed record MineAnalysis(IReadOnlyDictionary<string, double> Metrics, string Bound, string DetailsJson);
+/// <summary>What a MINE job computes for one trained model: the estimates per representation (<see cref="MineMetrics"/>,
+/// which owns how they travel as metrics), the bound's name, and the full estimate as JSON (BlobLayout.Mine).</summary>
+public sealed record MineAnalysis(MineMetrics Metrics, string Bound, string DetailsJson);
 
 /// <summary>The MINE issue's estimator applied to a trained model's representations.</summary>
 public interface IMineAnalysis

@@ -102,14 +102,14 @@ public static class TextBaseline
         var clock = Stopwatch.StartNew();
         // The trainer's split rules: train is required, a missing validation split falls back to train, a missing
         // test split to validation.
-        var train = Trainer.ReadSplit(dataDir, "train", options.TaskKind, required: true);
-        var validation = Trainer.ReadSplit(dataDir, "validation", options.TaskKind, required: false);
-        var test = Trainer.ReadSplit(dataDir, "test", options.TaskKind, required: false);
+        var train = Trainer.ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true);
+        var validation = Trainer.ReadSplit(dataDir, DatasetSplit.Validation, options.TaskKind, required: false);
+        var test = Trainer.ReadSplit(dataDir, DatasetSplit.Test, options.TaskKind, required: false);
         if (validation.Count == 0) validation = train;
         if (test.Count == 0) test = validation;
         bool classification = options.TaskKind == TaskKind.Classification;
         if (classification && train.Select(r => r.Label).Distinct(StringComparer.Ordinal).Count() < 2)
-            throw new InvalidDataException("classification needs at least two labels in train.jsonl");
+            throw new InvalidDataException($"classification needs at least two labels in {DatasetSplit.TrainFile}");
 
         var ml = new MLContext(seed: options.Seed);
         // Regression: SDCA fits the intercept like any other weight, so a target such as a year (mean ~1900) is

@@ -122,7 +122,7 @@ public static class PaperBenchmark
         foreach (var task in options.Tasks)
         {
             string dataDir = SubsetData(options, task);
-            var kind = PreparedRow.ReadJsonl(Path.Combine(dataDir, "train.jsonl"))[0].Kind;
+            var kind = PreparedRow.ReadJsonl(Path.Combine(dataDir, DatasetSplit.TrainFile))[0].Kind;
             foreach (var (method, pooling) in Variants(options))
             {
                 var firstSeed = options.LearningRates.Select(lr => RunOne(options, task, kind, dataDir, method, pooling, lr, 1, log)).ToList();
@@ -156,10 +156,10 @@ public static class PaperBenchmark
         string source = Path.Combine(options.DataDirectory, task);
         string target = Path.Combine(options.OutDirectory, task, "data");
         Directory.CreateDirectory(target);
-        foreach (var (split, cap) in new[] { ("train", options.TrainRows), ("validation", options.ValidationRows), ("test", options.TestRows) })
+        foreach (var (split, cap) in new[] { (DatasetSplit.Train, options.TrainRows), (DatasetSplit.Validation, options.ValidationRows), (DatasetSplit.Test, options.TestRows) })
         {
-            var rows = PreparedRow.ReadJsonl(Path.Combine(source, split + ".jsonl"));
-            PreparedRow.WriteJsonl(Path.Combine(target, split + ".jsonl"), cap > 0 ? rows.Take(cap) : rows);
+            var rows = PreparedRow.ReadJsonl(Path.Combine(source, DatasetSplit.FileName(split)));
+            PreparedRow.WriteJsonl(Path.Combine(target, DatasetSplit.FileName(split)), cap > 0 ? rows.Take(cap) : rows);
         }
         return target;
     }
@@ -193,7 +193,7 @@ public static class PaperBenchmark
         };
         log?.WriteLine($"{task} {name} lr {lr.ToString("G3", CultureInfo.InvariantCulture)} seed {seed} ...");
         var result = Trainer.Train(train, dataDir, options.BaseModelDirectory, runDir);
-        double latency = MeasureLatency(result.ModelDirectory, PreparedRow.ReadJsonl(Path.Combine(dataDir, "test.jsonl")).Take(options.LatencyRows).ToList(), options.Torch);
+        double latency = MeasureLatency(result.ModelDirectory, PreparedRow.ReadJsonl(Path.Combine(dataDir, DatasetSplit.TestFile)).Take(options.LatencyRows).ToList(), options.Torch);
         var run = new RunResult(task, name, lr, seed, result.Validation?.Score ?? double.NegativeInfinity, result.Test,
             Math.Round(result.TrainSeconds, 1), Math.Round(latency, 2));
         File.WriteAllText(resultPath, JsonSerializer.Serialize(run, Json));

@@ -19,9 +19,9 @@ public static class DeterministicSplit
 
     public static string FileName(SplitName split) => split switch
     {
-        SplitName.Train => "train.jsonl",
-        SplitName.Validation => "validation.jsonl",
-        _ => "test.jsonl",
+        SplitName.Train => DatasetSplit.TrainFile,
+        SplitName.Validation => DatasetSplit.ValidationFile,
+        _ => DatasetSplit.TestFile,
     };
 
     public static IReadOnlyDictionary<string, SplitName> AssignGroups(IEnumerable<string> groupKeys, string salt)

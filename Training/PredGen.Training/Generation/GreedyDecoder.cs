@@ -35,11 +35,8 @@ public static class GreedyDecoder
         IDecodingConstraint? constraint = null,
         bool returnHiddenStates = false)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompts);
-        ArgumentNullException.ThrowIfNull(stopTokens);
-        int rows = prompts.Count;
-        if (rows == 0 || maxNewTokens <= 0) return new GenerationResult(Enumerable.Range(0, rows).Select(_ => Array.Empty<int>()).ToArray(), null);
+        if (NothingToGenerate(model, stopTokens, prompts.Count, maxNewTokens) is { } nothing) return nothing;
         if (prompts.Any(p => p.Count == 0)) throw new ArgumentException("Every prompt needs at least one token (e.g. BOS).", nameof(prompts));
 
         using var noGrad = no_grad();
@@ -70,13 +67,11 @@ public static class GreedyDecoder
         IDecodingConstraint? constraint = null,
         bool returnHiddenStates = false)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(lastHidden);
-        ArgumentNullException.ThrowIfNull(stopTokens);
         int rows = (int)lastHidden.shape[0];
+        if (NothingToGenerate(model, stopTokens, rows, maxNewTokens) is { } nothing) return nothing;
         var generated = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
-        if (rows == 0 || maxNewTokens <= 0) return new GenerationResult(generated.Select(g => g.ToArray()).ToArray(), null);
 
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -131,6 +126,15 @@ public static class GreedyDecoder
             states = zeros(rows, 0, model.Config.HiddenSize, model.DType, device).MoveToOuterDisposeScope();
         }
         return new GenerationResult(generated.Select(g => g.ToArray()).ToArray(), states);
+    }
+
+    /// <summary>The checks both entry points share; an empty result (one empty answer per row) when there is nothing to
+    /// decode, else null.</summary>
+    private static GenerationResult? NothingToGenerate(LlamaForCausalLM model, IReadOnlySet<int> stopTokens, int rows, int maxNewTokens)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stopTokens);
+        return rows == 0 || maxNewTokens <= 0 ? new GenerationResult(Enumerable.Range(0, rows).Select(_ => Array.Empty<int>()).ToArray(), null) : null;
     }
 
     /// <summary>Left-pads prompts to a rectangle: ids [B, L] and mask [B, L] (1 = token).</summary>

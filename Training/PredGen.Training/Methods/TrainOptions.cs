@@ -111,8 +111,14 @@ public sealed record TrainOptions
     /// <summary>Regression: weight earlier digits more, linearly decreasing (as the reference does).</summary>
     public bool DigitWeights { get; init; } = true;
 
-    /// <summary>Regression: decimals kept in the number format (derived from the labels, at most this many).</summary>
-    public int MaxDecimals { get; init; } = 2;
+    /// <summary>Regression: decimals kept in the number format (derived from the labels, at most this many), when the
+    /// trainer decides the format itself (no <see cref="AnswerFormat"/>); the preparer's default.</summary>
+    public int MaxDecimals { get; init; } = NumberFormat.DefaultMaxDecimals;
+
+    /// <summary>The label set or number format decided by the dataset preparer (the pipeline's job message carries it),
+    /// so the model writes what the report describes. Null: decided from train.jsonl by the same function
+    /// (<see cref="Shared.Data.AnswerFormat.Of"/>) with <see cref="MaxDecimals"/>.</summary>
+    public AnswerFormat? AnswerFormat { get; init; }
 
     // ---- PredGen ------------------------------------------------------------------------------------------------------
 

@@ -61,22 +61,28 @@ public static class Trainer
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.MaxSteps > 0) return options.MaxSteps;
-        return TotalSteps(options, ReadSplit(dataDir, "train", options.TaskKind, required: true).Count);
+        return TotalSteps(options, ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true).Count);
     }
 
     public static TrainResult Train(TrainOptions options, string dataDir, string baseModelDir, string outDir,
+        IProgress<TrainProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(options, dataDir, baseModelDir, outDir, trials: null, progress, cancellationToken);
+
+    /// <param name="trials">The learning-rate search's trials that chose <paramref name="options"/> (recorded in
+    /// metrics.json, which is written once, here); null when the caller fixed the settings.</param>
+    public static TrainResult Train(TrainOptions options, string dataDir, string baseModelDir, string outDir, IReadOnlyList<Tuning.TrialResult>? trials,
         IProgress<TrainProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var clock = Stopwatch.StartNew();
-        var trainFile = ReadSplit(dataDir, "train", options.TaskKind, required: true);
-        var validationFile = ReadSplit(dataDir, "validation", options.TaskKind, required: false);
-        var test = ReadSplit(dataDir, "test", options.TaskKind, required: false);
+        var trainFile = ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true);
+        var validationFile = ReadSplit(dataDir, DatasetSplit.Validation, options.TaskKind, required: false);
+        var test = ReadSplit(dataDir, DatasetSplit.Test, options.TaskKind, required: false);
         var (train, validation, validationSplit) = validationFile.Count > 0
-            ? (trainFile, validationFile, "validation.jsonl")
+            ? (trainFile, validationFile, DatasetSplit.ValidationFile)
             : CarveValidation(trainFile);
-        string testSplit = test.Count > 0 ? "test.jsonl" : NoTestSplit;
+        string testSplit = test.Count > 0 ? DatasetSplit.TestFile : NoTestSplit;
         if (options.MaxValidationRows > 0 && validation.Count > options.MaxValidationRows) validation = [.. validation.Take(options.MaxValidationRows)];
 
         TorchRuntime.Apply(options.Torch);
@@ -84,7 +90,8 @@ public static class Trainer
         var (backbone, tokenizer) = ModelDirectory.Load(baseModelDir, options.Torch);
         if (options.FineTuning == FineTuning.Lora)
             LoraAdapters.Apply(backbone, new LoraOptions(options.LoraRank, options.LoraAlpha, options.LoraDropout));
-        // The label set and number format come from every training row, the carved validation rows included.
+        // The label set and number format: the preparer's (options.AnswerFormat), else from every training row, the
+        // carved validation rows included.
         var card = BuildCard(options, trainFile, tokenizer, backbone.Config, baseModelDir);
         manual_seed(options.Seed + 1);
         using var network = new MethodNetwork(backbone, tokenizer, card);
@@ -196,7 +203,7 @@ public static class Trainer
                     state.BadEvaluations++;
                     if (options.EarlyStoppingPatience > 0 && state.BadEvaluations >= options.EarlyStoppingPatience) state.StoppedEarly = true;
                 }
-                var evalLine = new JsonObject { ["step"] = state.Step, ["split"] = "validation" };
+                var evalLine = new JsonObject { ["step"] = state.Step, ["split"] = DatasetSplit.Validation };
                 foreach (var (k, v) in JsonSerializer.SerializeToNode(validationMetrics)!.AsObject()) evalLine[k] = v?.DeepClone();
                 metricsLog.WriteLine(evalLine.ToJsonString());
                 backbone.train();
@@ -272,6 +279,7 @@ public static class Trainer
             ResumedFromStep = resumedFrom,
             TrainSeconds = clock.Elapsed.TotalSeconds,
             Settings = options,
+            Trials = trials,
             ModelDirectory = modelDir,
         };
         File.WriteAllText(Path.Combine(outDir, MetricsFileName), JsonSerializer.Serialize(result, Json));
@@ -332,7 +340,7 @@ public static class Trainer
     internal static (IReadOnlyList<PreparedRow> Train, IReadOnlyList<PreparedRow> Validation, string Description) CarveValidation(IReadOnlyList<PreparedRow> train)
     {
         if (train.Count < 2)
-            throw new InvalidDataException($"without a validation.jsonl the trainer carves validation rows from train.jsonl, which needs at least 2 rows (it has {train.Count})");
+            throw new InvalidDataException($"without a {DatasetSplit.ValidationFile} the trainer carves validation rows from {DatasetSplit.TrainFile}, which needs at least 2 rows (it has {train.Count})");
         int count = Math.Clamp((int)Math.Round(train.Count * CarvedValidationFraction), 1, train.Count - 1);
         var ordered = train.Select((row, index) => (Row: row, Index: index, Key: DeterministicSplit.Hash(CarveSalt + "|" + row.Id)))
             .OrderBy(x => x.Key, StringComparer.Ordinal).ThenBy(x => x.Index).ToList();
@@ -340,24 +348,27 @@ public static class Trainer
         var validation = ordered.Take(count).OrderBy(x => x.Index).Select(x => x.Row).ToList();
         var rest = train.Where((_, index) => !chosen.Contains(index)).ToList();
         string description = string.Create(CultureInfo.InvariantCulture,
-            $"carved from train.jsonl (no validation.jsonl): {count} of {train.Count} rows, those with the lowest SHA-256 of \"{CarveSalt}|{{id}}\"");
+            $"carved from {DatasetSplit.TrainFile} (no {DatasetSplit.ValidationFile}): {count} of {train.Count} rows, those with the lowest SHA-256 of \"{CarveSalt}|{{id}}\"");
         return (rest, validation, description);
     }
 
     private static ModelCard BuildCard(TrainOptions options, IReadOnlyList<PreparedRow> train, ITextTokenizer tokenizer, LlamaConfig config, string baseModelDir)
     {
+        // The preparer's decision when the pipeline sent one, else the same decision over the training rows.
+        var answer = options.AnswerFormat ?? AnswerFormat.Of(options.TaskKind, train, options.MaxDecimals);
+        answer.Check(options.TaskKind, train, DatasetSplit.TrainFile);
         IReadOnlyList<string>? labels = null;
         NumberFormat? format = null;
         double mean = 0, std = 1;
         if (options.TaskKind == TaskKind.Classification)
         {
-            labels = [.. train.Select(r => r.Label!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
-            if (labels.Count < 2) throw new InvalidDataException($"classification needs at least two labels in train.jsonl; found [{string.Join(", ", labels)}]");
+            labels = answer.Labels!;
+            if (labels.Count < 2) throw new InvalidDataException($"classification needs at least two labels in {DatasetSplit.TrainFile}; found [{string.Join(", ", labels)}]");
         }
         else
         {
             var values = train.Select(r => r.Value!.Value).ToList();
-            format = NumberFormat.Infer(values, options.MaxDecimals);
+            format = answer.NumberFormat!;
             mean = values.Average();
             double variance = values.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, values.Count);
             std = variance > 1e-12 ? Math.Sqrt(variance) : 1;
@@ -387,7 +398,7 @@ public static class Trainer
 
     internal static IReadOnlyList<PreparedRow> ReadSplit(string dataDir, string split, TaskKind kind, bool required)
     {
-        string path = Path.Combine(dataDir, split + ".jsonl");
+        string path = Path.Combine(dataDir, DatasetSplit.FileName(split));
         if (!File.Exists(path))
         {
             if (required) throw new FileNotFoundException($"{path} is missing", path);

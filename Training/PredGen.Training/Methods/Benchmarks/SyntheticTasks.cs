@@ -55,8 +55,8 @@ public static class SyntheticTasks
     private static void Write(string directory, int trainRows, int testRows, Func<string, int, PreparedRow> row)
     {
         Directory.CreateDirectory(directory);
-        PreparedRow.WriteJsonl(Path.Combine(directory, "train.jsonl"), Enumerable.Range(0, trainRows).Select(i => row("train", i)).ToList());
-        PreparedRow.WriteJsonl(Path.Combine(directory, "validation.jsonl"), Enumerable.Range(0, testRows).Select(i => row("validation", i)).ToList());
-        PreparedRow.WriteJsonl(Path.Combine(directory, "test.jsonl"), Enumerable.Range(0, testRows).Select(i => row("test", i)).ToList());
+        PreparedRow.WriteJsonl(Path.Combine(directory, DatasetSplit.TrainFile), Enumerable.Range(0, trainRows).Select(i => row(DatasetSplit.Train, i)).ToList());
+        PreparedRow.WriteJsonl(Path.Combine(directory, DatasetSplit.ValidationFile), Enumerable.Range(0, testRows).Select(i => row(DatasetSplit.Validation, i)).ToList());
+        PreparedRow.WriteJsonl(Path.Combine(directory, DatasetSplit.TestFile), Enumerable.Range(0, testRows).Select(i => row(DatasetSplit.Test, i)).ToList());
     }
 }

@@ -86,7 +86,11 @@ public static class LearningRateSearch
         return (options with { LearningRate = chosen.LearningRate, FineTuning = ModeOf(chosen) }, results);
     }
 
-    private static FineTuning ModeOf(TrialCandidate candidate) => candidate.UseLora ? FineTuning.Lora : FineTuning.Full;
+    private static FineTuning ModeOf(TrialCandidate candidate) => FineTuningOf(candidate.UseLora);
+
+    /// <summary>The one mapping of the contract's UseLora flag (<see cref="TrialCandidate.UseLora"/>,
+    /// <see cref="TrainingSettings.UseLora"/>) to the trainer's mode.</summary>
+    public static FineTuning FineTuningOf(bool useLora) => useLora ? FineTuning.Lora : FineTuning.Full;
 
     private static TrainResult? ReadFinished(string trialDir)
     {
