@@ -111,7 +111,7 @@ public sealed record JobCompletion
 
     /// <summary>Train / Evaluate / Baseline: test-split metrics (accuracy, macro_f1 | mse, mae, pearson, spearman, r2).
     /// Train / Baseline also: <see cref="ValidationScoreMetric"/>, the validation score of the kept model (higher is
-    /// better: accuracy, or −MSE), which the learning-rate trials compare.
+    /// better: macro-F1, or −MSE), which the learning-rate trials compare.
     /// Mine: <see cref="MineMetrics"/> (per representation: token_estimate_nats, pooled_ci_low, ...).</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 

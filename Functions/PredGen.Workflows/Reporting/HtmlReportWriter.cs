@@ -181,7 +181,7 @@ internal static class HtmlReportWriter
             h.Append("<p class=\"note\">").Append(E(r.TrialsNote!)).Append("</p>\n</section>\n");
             return;
         }
-        h.Append("<p class=\"note\">Short runs (seed 1) per method and candidate; the best validation score (accuracy, or −MSE: higher is better) chooses the learning rate and fine-tuning mode every seed of that method trains with.</p>\n");
+        h.Append("<p class=\"note\">Short runs (seed 1) per method and candidate; the best validation score (macro-F1, or −MSE: higher is better) chooses the learning rate and fine-tuning mode every seed of that method trains with.</p>\n");
         h.Append("<table class=\"trials\">\n<thead><tr><th class=\"text\">Method</th><th>Learning rate</th><th class=\"text\">Fine-tuning</th><th>Steps</th><th>Validation score</th><th class=\"text\">Chosen</th></tr></thead>\n<tbody>\n");
         foreach (var t in OrderedTrials(r))
         {

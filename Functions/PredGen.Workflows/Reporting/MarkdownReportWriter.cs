@@ -50,7 +50,7 @@ internal static class MarkdownReportWriter
             if (r.Trials.Count == 0) m.Append(Cell(r.TrialsNote!)).Append('\n');
             else
             {
-                m.Append("Short runs (seed 1) per method and candidate; the best validation score (accuracy, or −MSE: higher is better) chooses the settings every seed of that method trains with.\n\n");
+                m.Append("Short runs (seed 1) per method and candidate; the best validation score (macro-F1, or −MSE: higher is better) chooses the settings every seed of that method trains with.\n\n");
                 m.Append("| Method | Learning rate | Fine-tuning | Steps | Validation score | Chosen |\n|---|---:|---|---:|---:|---|\n");
                 foreach (var t in HtmlReportWriter.OrderedTrials(r))
                     m.Append(Inv, $"| {Cell(t.Method)} | {t.LearningRate.ToString("G3", Inv)} | {t.FineTuning} | {t.Steps} | ")

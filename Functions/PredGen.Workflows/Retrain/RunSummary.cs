@@ -22,7 +22,7 @@ public sealed record JobSummary(
 }
 
 /// <summary>One learning-rate trial as the report shows it: the candidate a method tried, its validation score
-/// (higher is better: accuracy, or −MSE; null when the trial failed) and whether its seed jobs train with it.</summary>
+/// (higher is better: macro-F1, or −MSE; null when the trial failed) and whether its seed jobs train with it.</summary>
 public sealed record TrialSummary(
     string JobId,
     string Method,

@@ -117,7 +117,7 @@ public sealed class TorchJobExecutor(IArtifactStore store, WorkerOptions options
             with { Details = new Dictionary<string, string> { ["model"] = result.Model } };
     }
 
-    /// <summary>The kept model's validation score (Metrics.Score: accuracy, or −MSE), which the learning-rate trials compare.</summary>
+    /// <summary>The kept model's validation score (Metrics.Score: macro-F1, or −MSE), which the learning-rate trials compare.</summary>
     private static Dictionary<string, double> WithValidationScore(Dictionary<string, double> metrics, Metrics? validation)
     {
         if (validation != null && double.IsFinite(validation.Score)) metrics[JobCompletion.ValidationScoreMetric] = validation.Score;

@@ -50,7 +50,7 @@ public sealed class LearningRateSearchTests
         string metricsPath = Path.Combine(trialDir, Trainer.MetricsFileName);
         var result = JsonSerializer.Deserialize<TrainResult>(File.ReadAllText(metricsPath), Trainer.JsonOptions)!;
         File.WriteAllText(metricsPath, JsonSerializer.Serialize(
-            result with { Validation = result.Validation! with { Accuracy = 2.0 } }, Trainer.JsonOptions));
+            result with { Validation = result.Validation! with { Accuracy = 2.0, MacroF1 = 2.0 } }, Trainer.JsonOptions));
 
         var (chosen, again) = LearningRateSearch.Search(options, data, MethodFixtures.BaseModel, outDir);
 

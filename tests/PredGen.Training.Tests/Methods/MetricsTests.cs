@@ -15,6 +15,23 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public void Model_selection_prefers_a_model_that_learned_to_one_stuck_on_the_validation_majority()
+    {
+        // 6 of 10 validation rows are "r": always answering "r" scores accuracy 0.6, a model that learned something
+        // scores 0.5 with both classes predicted.
+        string[] gold = ["r", "r", "r", "r", "r", "r", "d", "d", "d", "d"];
+        var constant = Metrics.Classification(gold, [.. gold.Select(_ => "r")]);
+        var learned = Metrics.Classification(gold, ["r", "r", "r", "d", "d", "d", "d", "d", "r", "r"]);
+        Assert.True(constant.Accuracy > learned.Accuracy);
+        Assert.True(learned.Score > constant.Score, $"macro-F1 {learned.MacroF1:F3} vs the constant's {constant.MacroF1:F3}");
+        Assert.Equal("macro_f1", constant.ScoreName);
+
+        // Equal macro-F1: accuracy breaks the tie.
+        var a = Metrics.Classification(["x", "y"], ["x", "y"]);
+        Assert.True(a.Score > Metrics.Classification(["x", "y"], ["y", "x"]).Score);
+    }
+
+    [Fact]
     public void Regression_metrics_match_hand_computed_values()
     {
         var m = Metrics.Regression([1, 2, 3, 4], [1.5, 2, 2.5, 5]);
