@@ -66,6 +66,27 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
     private static float MaxAbsDiff(Tensor a, Tensor b) => (a.to(ScalarType.Float32) - b.to(ScalarType.Float32)).abs().max().item<float>();
 
     /// <summary>Brute force: one unpadded, uncached forward over prompt + own answer; the states at the answer's tokens.</summary>
+    /// <summary>L_W by brute force, one unpadded uncached forward per row in eval mode: the mean over rows of the
+    /// negative log-probabilities of the first <paramref name="targetsOf"/>(fed, gold) targets of gold + EOS, each read
+    /// after the prompt and the fed tokens before it.</summary>
+    private static double BruteForceWriterLoss(MethodNetwork network, List<int[]> prompts, int[][] fedTokens, List<int[]> gold,
+        Func<int[], int[], int> targetsOf)
+    {
+        double sum = 0;
+        int count = 0;
+        using var _ = no_grad();
+        network.Backbone.eval();
+        for (int b = 0; b < prompts.Count; b++)
+        {
+            var ids = prompts[b].Concat(fedTokens[b]).Select(i => (long)i).ToArray();
+            var logProbs = nn.functional.log_softmax(network.Backbone.forward(new CausalLMInput(tensor(ids).view(1, -1))).Logits![0], -1);
+            var targets = gold[b].Append(Bytes.EosId).ToArray();
+            int n = targetsOf(fedTokens[b], gold[b]);
+            for (int j = 0; j < n; j++, count++) sum -= logProbs[prompts[b].Length - 1 + j, targets[j]].item<float>();
+        }
+        return sum / count;
+    }
+
     private static void AssertStatesAtOwnTokens(MethodNetwork network, List<int[]> prompts, int[][] own, Tensor adapterInput)
     {
         using var noGrad = no_grad();
@@ -172,25 +193,15 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
         int diverged = Enumerable.Range(0, prompts.Count).Count(b => !pass.FedTokens[b].AsSpan(0, gold[b].Length).SequenceEqual(gold[b]));
         Assert.True(diverged > 0, "the untrained model writes a wrong label for some row, so the rule is exercised");
 
-        // Brute force: per row, the gold targets up to and including the first fed token that differs from gold (EOS
-        // only when the whole gold label was fed), nothing after it.
-        double sum = 0;
-        int count = 0;
-        using (no_grad())
+        // Per row, the gold targets up to and including the first fed token that differs from gold (EOS only when the
+        // whole gold label was fed), nothing after it.
+        double expected = BruteForceWriterLoss(network, prompts, pass.FedTokens, gold, (fed, g) =>
         {
-            network.Backbone.eval();
-            for (int b = 0; b < prompts.Count; b++)
-            {
-                var fed = pass.FedTokens[b];
-                var ids = prompts[b].Concat(fed).Select(i => (long)i).ToArray();
-                var logProbs = nn.functional.log_softmax(network.Backbone.forward(new CausalLMInput(tensor(ids).view(1, -1))).Logits![0], -1);
-                var targets = gold[b].Append(Bytes.EosId).ToArray();
-                int last = 0;
-                while (last < gold[b].Length && last < fed.Length && fed[last] == gold[b][last]) last++;
-                for (int j = 0; j <= last; j++, count++) sum -= logProbs[prompts[b].Length - 1 + j, targets[j]].item<float>();
-            }
-        }
-        Assert.Equal(sum / count, pass.WriterLoss.item<float>(), 4);
+            int last = 0;
+            while (last < g.Length && last < fed.Length && fed[last] == g[last]) last++;
+            return last + 1;
+        });
+        Assert.Equal(expected, pass.WriterLoss.item<float>(), 4);
     }
 
     [Fact]
@@ -218,21 +229,9 @@ public sealed class PredGenAdapterInputTests(ITestOutputHelper output)
         }
         Assert.True(ownPositions > 0, "the untrained model's own tokens differ from gold somewhere, so the mix is visible");
 
-        // L_W: inputs are the mix, targets are gold + EOS. Brute force, one unpadded uncached forward per row.
-        double sum = 0;
-        int count = 0;
-        using (no_grad())
-        {
-            network.Backbone.eval();
-            for (int b = 0; b < prompts.Count; b++)
-            {
-                var ids = prompts[b].Concat(pass.FedTokens[b]).Select(i => (long)i).ToArray();
-                var logProbs = nn.functional.log_softmax(network.Backbone.forward(new CausalLMInput(tensor(ids).view(1, -1))).Logits![0], -1);
-                var targets = gold[b].Append(Bytes.EosId).ToArray();
-                for (int j = 0; j < targets.Length; j++, count++) sum -= logProbs[prompts[b].Length - 1 + j, targets[j]].item<float>();
-            }
-        }
-        Assert.Equal(sum / count, pass.WriterLoss.item<float>(), 4);
+        // L_W: inputs are the mix, targets are gold + EOS, all of them.
+        double expected = BruteForceWriterLoss(network, prompts, pass.FedTokens, gold, (_, g) => g.Length + 1);
+        Assert.Equal(expected, pass.WriterLoss.item<float>(), 4);
     }
 
     [Theory]
