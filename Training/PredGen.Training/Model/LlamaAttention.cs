@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace PredGen.Training.Model;
 
 /// <summary>Grouped-query self-attention with rotary positions; Hugging Face names q_proj, k_proj, v_proj, o_proj.</summary>
-public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
+public sealed class LlamaAttention : nn.Module<LayerInput, Tensor>
 {
     [TorchSharp.Utils.ComponentName(Name = "q_proj")] private readonly AdaptableLinear qProj;
     [TorchSharp.Utils.ComponentName(Name = "k_proj")] private readonly AdaptableLinear kProj;
@@ -29,11 +29,10 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) =>
-        throw new InvalidOperationException("LlamaAttention needs rotary tables and a mask: call Compute(hidden, context).");
-
-    internal Tensor Compute(Tensor hidden, LayerContext context)
+    public override Tensor forward(LayerInput input)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        var (hidden, context) = (input.Hidden, input.Context);
         using var scope = NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
         var q = qProj.forward(hidden).view(b, t, heads, headDim).transpose(1, 2);

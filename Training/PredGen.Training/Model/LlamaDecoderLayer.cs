@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace PredGen.Training.Model;
 
 /// <summary>Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.)).</summary>
-public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
+public sealed class LlamaDecoderLayer : nn.Module<LayerInput, Tensor>
 {
     [TorchSharp.Utils.ComponentName(Name = "self_attn")] private readonly LlamaAttention selfAttn;
     [TorchSharp.Utils.ComponentName(Name = "mlp")] private readonly LlamaMlp mlp;
@@ -21,13 +21,12 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) =>
-        throw new InvalidOperationException("LlamaDecoderLayer needs rotary tables and a mask: call Compute(hidden, context).");
-
-    internal Tensor Compute(Tensor hidden, LayerContext context)
+    public override Tensor forward(LayerInput input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         using var scope = NewDisposeScope();
-        var h = hidden + selfAttn.Compute(inputLayerNorm.forward(hidden), context);
+        var hidden = input.Hidden;
+        var h = hidden + selfAttn.forward(new LayerInput(inputLayerNorm.forward(hidden), input.Context));
         var output = h + mlp.forward(postAttentionLayerNorm.forward(h));
         return output.MoveToOuterDisposeScope();
     }

@@ -46,7 +46,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         var hidden = embedTokens.forward(ids);
         var (cos, sin) = rotary.Tables(positions, hidden.dtype);
         var context = new LayerContext(cos, sin, Layout(fullMask, padded, past, t), cache);
-        foreach (var layer in layers) hidden = layer.Compute(hidden, context);
+        foreach (var layer in layers) hidden = layer.forward(new LayerInput(hidden, context));
         cache?.Commit(fullMask);
         return norm.forward(hidden).MoveToOuterDisposeScope();
     }
