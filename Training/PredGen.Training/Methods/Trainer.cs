@@ -7,9 +7,11 @@ using PredGen.Training.Checkpoints;
 using PredGen.Training.Data;
 using PredGen.Training.Lora;
 using PredGen.Training.Model;
+using PredGen.Training.Optimization;
 using PredGen.Training.Runtime;
 using PredGen.Training.Tokenization;
 using TorchSharp.Modules;
+using AdamW = PredGen.Training.Optimization.AdamW;
 using static TorchSharp.torch;
 
 namespace PredGen.Training.Methods;
@@ -30,10 +32,8 @@ public static class Trainer
     public const string MetricsFileName = "metrics.json";
     public const string StepMetricsFileName = "metrics.jsonl";
     public const string TestPredictionsFileName = "test_predictions.jsonl";
-    public const string CheckpointsDirectoryName = "checkpoints";
+    public const string CheckpointsDirectoryName = TrainingCheckpoint.DirectoryName;
     public const string ModelDirectoryName = "model";
-    private const string StateFile = "state.json";
-    private const string WeightsFile = "state.safetensors";
     private const string BestFile = "best.safetensors";
 
     /// <summary>metrics.json's test_split when the data has no test.jsonl (the "test" metrics are then empty).</summary>
@@ -109,15 +109,15 @@ public static class Trainer
         int stepsPerEpoch = Math.Max(1, (train.Count + examplesPerStep - 1) / examplesPerStep);
         int totalSteps = TotalSteps(options, train.Count);
         int evalEvery = options.EvalEvery > 0 ? options.EvalEvery : stepsPerEpoch;
-        var schedule = new LearningRateSchedule(options.LearningRate, (int)Math.Round(options.WarmupRatio * totalSteps), totalSteps, options.MinLearningRateRatio);
+        int warmupSteps = (int)Math.Round(options.WarmupRatio * totalSteps);
         var sampling = ScheduledSampling.From(options, totalSteps);
 
         var state = new RunState();
         int? resumedFrom = null;
         string stepMetricsPath = Path.Combine(outDir, StepMetricsFileName);
-        if (File.Exists(Path.Combine(checkpoints, StateFile)))
+        if (TrainingCheckpoint.Exists(checkpoints))
         {
-            state = RestoreCheckpoint(checkpoints, named, optimizer);
+            state = TrainingCheckpoint.Restore<RunState>(checkpoints, named, optimizer, Json);
             resumedFrom = state.Step;
             TruncateStepMetrics(stepMetricsPath, state.Step);
         }
@@ -137,7 +137,7 @@ public static class Trainer
             cancellationToken.ThrowIfCancellationRequested();
             int step = state.Step;
             manual_seed(Mix(options.Seed, step, 0x5eed));
-            double lr = schedule.At(step);
+            double lr = WarmupCosineSchedule.LearningRate(step, totalSteps, warmupSteps, options.LearningRate, options.MinLearningRateRatio);
             double p = options.Method == MethodKind.PredGen ? sampling.Probability(step) : 0;
             var random = new Random((int)(Mix(options.Seed, step, 0x55) & 0x7fffffff));
             double loss = 0, writer = 0, director = 0;
@@ -146,7 +146,7 @@ public static class Trainer
             {
                 var batch = BatchRows(train, options.Seed, (step * options.GradientAccumulation + micro) * options.BatchSize, options.BatchSize);
                 using var scope = NewDisposeScope();
-                var stepLoss = ComputeLoss(network, options, batch, sampling, p, random, out int tokens);
+                var stepLoss = MethodObjective.Loss(network, options, batch, sampling, p, random, out int tokens);
                 (stepLoss.Total / options.GradientAccumulation).backward();
                 loss += stepLoss.Loss / options.GradientAccumulation;
                 if (stepLoss.WriterLoss is double w) { writer += w / options.GradientAccumulation; hasWriter = true; }
@@ -215,7 +215,7 @@ public static class Trainer
             if (evaluate || stopNow || (options.CheckpointEvery > 0 && state.Step % options.CheckpointEvery == 0))
             {
                 metricsLog.Flush();
-                SaveCheckpoint(checkpoints, state, named, optimizer);
+                TrainingCheckpoint.Save(checkpoints, state.Step, state, named, optimizer, Json);
             }
             if (stopNow)
             {
@@ -284,33 +284,6 @@ public static class Trainer
         };
         File.WriteAllText(Path.Combine(outDir, MetricsFileName), JsonSerializer.Serialize(result, Json));
         return result;
-    }
-
-    private static StepLoss ComputeLoss(MethodNetwork network, TrainOptions options, List<PreparedRow> batch, ScheduledSampling sampling,
-        double p, Random random, out int tokens)
-    {
-        var prompts = batch.Select(r => network.Prompt(new TextInput(r.Text, r.TextB))).ToList();
-        var targets = network.Targets(batch);
-        tokens = prompts.Sum(x => x.Length);
-        if (options.Method == MethodKind.Predictor) return network.PredictorLoss(prompts, targets);
-
-        var answers = batch.Select(network.Answer).ToList();
-        tokens += answers.Sum(a => a.Length + 1);
-        if (options.Method == MethodKind.Generator)
-        {
-            var generatorLoss = network.GeneratorLoss(prompts, answers, options.TrainOnPrompt, options.DigitWeights);
-            double value = generatorLoss.item<float>();
-            return new StepLoss(generatorLoss, value, value, null);
-        }
-
-        bool[,]? mask = p > 0 ? sampling.DrawMask(batch.Count, answers.Max(a => a.Length), p, random) : null;
-        var pass = network.PredGenForward(prompts, answers, mask, options.TrainOnPrompt, options.DigitWeights);
-        double lw = pass.WriterLoss.item<float>();
-        // L_D on the states at the model's own answer: the adapter's input at inference (see PredGenForward).
-        var output = network.Head!.forward(pass.AdapterInput).to(ScalarType.Float32);
-        var directorLoss = network.DirectorLoss(output, targets);
-        var total = WriterDirectorLoss.Combine(pass.WriterLoss.to(ScalarType.Float32), directorLoss, options.Loss);
-        return new StepLoss(total, total.item<float>(), lw, directorLoss.item<float>());
     }
 
     internal static List<Prediction> PredictRows(MethodNetwork network, IReadOnlyList<PreparedRow> rows, int batchSize, bool withProbabilities)
@@ -459,35 +432,6 @@ public static class Trainer
         foreach (var t in weights.Values) t.Dispose();
     }
 
-    private static void SaveCheckpoint(string directory, RunState state, List<(string Name, Parameter Parameter)> named, AdamW optimizer)
-    {
-        var tensors = named.ToDictionary(n => "param." + n.Name, n => (Tensor)n.Parameter, StringComparer.Ordinal);
-        foreach (var (k, v) in optimizer.State()) tensors["adam." + k] = v;
-        SafeTensors.Write(Path.Combine(directory, WeightsFile), tensors);
-        state.OptimizerSteps = optimizer.StepCount;
-        string temporary = Path.Combine(directory, StateFile + ".tmp");
-        File.WriteAllText(temporary, JsonSerializer.Serialize(state, Json));
-        File.Move(temporary, Path.Combine(directory, StateFile), overwrite: true);
-    }
-
-    private static RunState RestoreCheckpoint(string directory, List<(string Name, Parameter Parameter)> named, AdamW optimizer)
-    {
-        var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(directory, StateFile)), Json)
-            ?? throw new InvalidDataException("empty checkpoint state");
-        var tensors = SafeTensors.Read(Path.Combine(directory, WeightsFile));
-        using (no_grad())
-        {
-            foreach (var (name, parameter) in named)
-            {
-                if (!tensors.TryGetValue("param." + name, out var w)) throw new InvalidDataException($"checkpoint lacks '{name}': was it written with other options?");
-                parameter.copy_(w);
-            }
-        }
-        optimizer.Load(tensors.Where(kv => kv.Key.StartsWith("adam.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key[5..], kv => kv.Value, StringComparer.Ordinal), state.OptimizerSteps);
-        foreach (var t in tensors.Values) t.Dispose();
-        return state;
-    }
-
     private static void TruncateStepMetrics(string path, int step)
     {
         if (!File.Exists(path)) return;
@@ -534,7 +478,6 @@ public static class Trainer
     private sealed class RunState
     {
         public int Step { get; set; }
-        public int OptimizerSteps { get; set; }
         public double? BestScore { get; set; }
         public int BestStep { get; set; }
         public int BadEvaluations { get; set; }

@@ -21,12 +21,12 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     private Linear? loraA;
     private Linear? loraB;
 
-    public AdaptableLinear(long inFeatures, long outFeatures, bool hasBias) : base(nameof(AdaptableLinear))
+    public AdaptableLinear(long inFeatures, long outFeatures, bool hasBias, Device? device = null) : base(nameof(AdaptableLinear))
     {
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        weight = new Parameter(empty(outFeatures, inFeatures));
-        bias = hasBias ? new Parameter(zeros(outFeatures)) : null;
+        weight = new Parameter(empty(outFeatures, inFeatures, device: device));
+        bias = hasBias ? new Parameter(zeros(outFeatures, device: device)) : null;
         RegisterComponents();
     }
 

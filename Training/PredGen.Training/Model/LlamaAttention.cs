@@ -15,17 +15,17 @@ public sealed class LlamaAttention : nn.Module<LayerInput, Tensor>
     private readonly int kvHeads;
     private readonly int headDim;
 
-    public LlamaAttention(LlamaConfig config, int layerIndex) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig config, int layerIndex, Device? device = null) : base(nameof(LlamaAttention))
     {
         ArgumentNullException.ThrowIfNull(config);
         this.layerIndex = layerIndex;
         heads = config.NumAttentionHeads;
         kvHeads = config.NumKeyValueHeads;
         headDim = config.HeadDim;
-        qProj = new AdaptableLinear(config.HiddenSize, heads * headDim, config.AttentionBias);
-        kProj = new AdaptableLinear(config.HiddenSize, kvHeads * headDim, config.AttentionBias);
-        vProj = new AdaptableLinear(config.HiddenSize, kvHeads * headDim, config.AttentionBias);
-        oProj = new AdaptableLinear(heads * headDim, config.HiddenSize, config.AttentionBias);
+        qProj = new AdaptableLinear(config.HiddenSize, heads * headDim, config.AttentionBias, device);
+        kProj = new AdaptableLinear(config.HiddenSize, kvHeads * headDim, config.AttentionBias, device);
+        vProj = new AdaptableLinear(config.HiddenSize, kvHeads * headDim, config.AttentionBias, device);
+        oProj = new AdaptableLinear(heads * headDim, config.HiddenSize, config.AttentionBias, device);
         RegisterComponents();
     }
 

@@ -11,13 +11,13 @@ public sealed class LlamaDecoderLayer : nn.Module<LayerInput, Tensor>
     [TorchSharp.Utils.ComponentName(Name = "input_layernorm")] private readonly RmsNorm inputLayerNorm;
     [TorchSharp.Utils.ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm postAttentionLayerNorm;
 
-    public LlamaDecoderLayer(LlamaConfig config, int layerIndex) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, Device? device = null) : base(nameof(LlamaDecoderLayer))
     {
         ArgumentNullException.ThrowIfNull(config);
-        selfAttn = new LlamaAttention(config, layerIndex);
-        mlp = new LlamaMlp(config);
-        inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        selfAttn = new LlamaAttention(config, layerIndex, device);
+        mlp = new LlamaMlp(config, device);
+        inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
         RegisterComponents();
     }
 

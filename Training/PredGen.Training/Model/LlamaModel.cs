@@ -12,12 +12,12 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
     [TorchSharp.Utils.ComponentName(Name = "norm")] private readonly RmsNorm norm;
     private readonly RotaryEmbedding rotary;
 
-    public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
+    public LlamaModel(LlamaConfig config, Device? device = null) : base(nameof(LlamaModel))
     {
         ArgumentNullException.ThrowIfNull(config);
-        embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize);
-        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i)).ToArray());
-        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: device);
+        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i, device)).ToArray());
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
         rotary = new RotaryEmbedding(config);
         RegisterComponents();
     }

@@ -1,11 +1,14 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace PredGen.Training.Methods;
+namespace PredGen.Training.Optimization;
 
 /// <summary>
 /// AdamW (Loshchilov and Hutter 2019) with named state, so a checkpoint stores the moments next to the weights and a
-/// resumed run continues bit for bit. Decoupled weight decay applies to matrices only (not to biases and norms).
+/// resumed run continues bit for bit. Decoupled weight decay applies to matrices only (not to biases and norms), as in
+/// nanoGPT and the Llama recipe. Fine-tuning (<see cref="Methods.Trainer"/>) and pretraining
+/// (<see cref="Pretraining.Pretrainer"/>) both step with it, and both checkpoint it through
+/// <see cref="Checkpoints.TrainingCheckpoint"/>.
 /// </summary>
 internal sealed class AdamW : IDisposable
 {
@@ -97,16 +100,5 @@ internal sealed class AdamW : IDisposable
         public double Scale { get; } = scale;
         public Tensor? M { get; set; }
         public Tensor? V { get; set; }
-    }
-}
-
-/// <summary>Linear warmup, then cosine decay to a floor (the usual fine-tuning schedule).</summary>
-internal sealed record LearningRateSchedule(double Peak, int WarmupSteps, int TotalSteps, double MinRatio)
-{
-    public double At(int step)
-    {
-        if (WarmupSteps > 0 && step < WarmupSteps) return Peak * (step + 1) / WarmupSteps;
-        double progress = Math.Clamp((step - WarmupSteps) / (double)Math.Max(1, TotalSteps - WarmupSteps), 0, 1);
-        return Peak * (MinRatio + (1 - MinRatio) * 0.5 * (1 + Math.Cos(Math.PI * progress)));
     }
 }
