@@ -49,7 +49,8 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = LoraDropout > 0 ? nn.functional.dropout(input, LoraDropout, training) : input;
         var update = loraB.forward(loraA.forward(x));
-        return y.add(update, LoraScale).MoveToOuterDisposeScope();
+        using var scale = LoraScale.ToScalar(); // explicit, held to the end (see RmsNorm)
+        return y.add(update, scale).MoveToOuterDisposeScope();
     }
 
     /// <summary>Adds A (Kaiming-uniform, as nn.Linear and PEFT) and B (zeros): the adapted layer starts equal to the base.</summary>

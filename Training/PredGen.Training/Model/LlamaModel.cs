@@ -41,7 +41,9 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
 
         // Positions count real tokens only, so a left-padded row sees the same rotary phases as the unpadded sequence.
         var pastCount = past > 0 ? cache!.Mask!.sum([1L], keepdim: true) : zeros(b, 1, ScalarType.Int64, ids.device);
-        var positions = (newMask.cumsum(1) - 1 + pastCount).clamp_min(0);
+        using var one = 1L.ToScalar();     // explicit Scalars, held to the end (see RmsNorm)
+        using var zero = 0L.ToScalar();
+        var positions = (newMask.cumsum(1) - one + pastCount).clamp_min(zero);
 
         var hidden = embedTokens.forward(ids);
         var (cos, sin) = rotary.Tables(positions, hidden.dtype);
