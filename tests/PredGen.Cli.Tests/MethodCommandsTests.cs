@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PredGen.Cli;
 using PredGen.Training.Methods;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Tests;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using PredGen.Training.Benchmarks;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Commands;
 

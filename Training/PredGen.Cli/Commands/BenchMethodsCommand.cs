@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using PredGen.Training.Methods;
 using PredGen.Training.Runtime;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Commands;
 

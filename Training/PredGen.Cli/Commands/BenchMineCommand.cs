@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using PredGen.Training.Mine;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Commands;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using PredGen.Training.Benchmarks;
 using PredGen.Training.Methods;
 using PredGen.Training.Runtime;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Commands;
 

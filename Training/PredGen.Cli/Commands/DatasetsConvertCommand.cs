@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using PredGen.Shared.Data;
 using PredGen.Training.Data;
+using PredGen.Tooling.Data;
 
 namespace PredGen.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using PredGen.Training.Data;
+using PredGen.Tooling.Data;
 
 namespace PredGen.Cli.Commands;
 

@@ -7,6 +7,7 @@ using PredGen.Shared.Jobs;
 using PredGen.Shared.Storage;
 using PredGen.Training.Methods;
 using PredGen.Workflows.Retrain;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Tests.Pipeline;
 

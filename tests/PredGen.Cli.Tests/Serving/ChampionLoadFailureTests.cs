@@ -8,6 +8,7 @@ using PredGen.Training.Model;
 using PredGen.Training.Runtime;
 using PredGen.Training.Tokenization;
 using TorchSharp;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Tests.Serving;
 

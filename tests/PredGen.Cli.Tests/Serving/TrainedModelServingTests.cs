@@ -2,6 +2,7 @@ using PredGen.Shared.Data;
 using PredGen.Shared.Predictions;
 using PredGen.TestSupport;
 using PredGen.Training.Methods;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Tests.Serving;
 

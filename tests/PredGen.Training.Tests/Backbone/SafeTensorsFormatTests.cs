@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
-using PredGen.Training.Benchmarks;
 using PredGen.Training.Checkpoints;
 using static TorchSharp.torch;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Training.Tests.Backbone;
 

@@ -1,4 +1,4 @@
-using PredGen.Training.Benchmarks;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Training.Tests.Benchmarks;
 

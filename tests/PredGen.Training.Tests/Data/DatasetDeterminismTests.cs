@@ -1,6 +1,7 @@
 using PredGen.Shared.Data;
 using PredGen.TestSupport;
 using PredGen.Training.Data;
+using PredGen.Tooling.Data;
 
 namespace PredGen.Training.Tests.Data;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using PredGen.Training.Data;
+using PredGen.Tooling.Data;
 
 namespace PredGen.Training.Tests.Data;
 

@@ -1,5 +1,6 @@
 using PredGen.Shared.Data;
 using PredGen.Training.Methods;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Training.Tests.Methods;
 

@@ -1,5 +1,6 @@
 using PredGen.Training.Mine;
 using TorchSharp;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Training.Tests.Mine;
 

@@ -1,4 +1,5 @@
 using PredGen.Training.Mine;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Training.Tests.Mine;
 

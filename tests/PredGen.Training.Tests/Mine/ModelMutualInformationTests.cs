@@ -3,6 +3,7 @@ using PredGen.Training.Methods;
 using PredGen.Training.Mine;
 using PredGen.Training.Runtime;
 using PredGen.Training.Tests.Methods;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Training.Tests.Mine;
 

@@ -15,6 +15,7 @@ using PredGen.Training.Model;
 using PredGen.Training.Runtime;
 using PredGen.Training.Tokenization;
 using static TorchSharp.torch;
+using PredGen.Tooling.Benchmarks;
 
 namespace PredGen.Cli.Serving.Benchmark;
 

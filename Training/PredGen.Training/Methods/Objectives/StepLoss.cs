@@ -8,7 +8,7 @@ internal sealed record StepLoss(Tensor Total, double Loss, double? WriterLoss, d
 
 /// <summary>
 /// One micro-batch's loss for the run's method: the three objectives share the prompts and targets, and the generative
-/// ones the gold answers. The trainer calls this; MethodsBenchmark times the same objectives.
+/// ones the gold answers. The trainer calls this; `predgen bench methods` (PredGen.Tooling) times the same objectives.
 /// </summary>
 internal static class MethodObjective
 {

@@ -1,4 +1,8 @@
-namespace PredGen.Training.Mine;
+using PredGen.Training.Methods;
+
+using PredGen.Training.Mine;
+
+namespace PredGen.Tooling.Benchmarks;
 
 /// <summary>One case of the validation suite: how to draw n pairs, and the analytic I(Z; Y) they have.</summary>
 /// <param name="EntropyY">H(Y) for a discrete Y: no estimate may exceed it. Null for a continuous Y.</param>

@@ -8,7 +8,7 @@ using PredGen.Training.Baselines;
 using PredGen.Training.Methods;
 using PredGen.Training.Runtime;
 
-namespace PredGen.Training.Benchmarks;
+namespace PredGen.Tooling.Benchmarks;
 
 /// <summary>The budget every method gets on every task: the paper's protocol (same base, same steps, same
 /// fine-tuning mode, the best learning rate of the same grid chosen on validation), scaled to a 2-core CPU.</summary>

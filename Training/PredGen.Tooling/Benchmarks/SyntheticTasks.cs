@@ -4,7 +4,9 @@ using PredGen.Training.Model;
 using PredGen.Training.Tokenization;
 using static TorchSharp.torch;
 
-namespace PredGen.Training.Methods;
+using PredGen.Training.Methods;
+
+namespace PredGen.Tooling.Benchmarks;
 
 /// <summary>
 /// Tiny data sets that a randomly initialised tiny model learns in seconds (a keyword decides the class or the value),

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using PredGen.Shared.Data;
 
-namespace PredGen.Training.Data;
+namespace PredGen.Tooling.Data;
 
 /// <summary>
 /// Converters from the paper's data formats (Hugging Face datasets exported as JSONL / JSON / CSV / TSV) to

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 
-namespace PredGen.Training.Benchmarks;
+using PredGen.Training.Methods;
+
+namespace PredGen.Tooling.Benchmarks;
 
 /// <summary>
 /// This process's resident memory as Linux reports it (/proc/self/status VmRSS and VmHWM), with the peak reset

@@ -3,7 +3,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 
-namespace PredGen.Training.Data;
+namespace PredGen.Tooling.Data;
 
 /// <summary>
 /// A data package pinned by name, version and the registry's sha512 integrity string. We fetch it with

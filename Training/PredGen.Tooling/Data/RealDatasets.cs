@@ -4,7 +4,9 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using PredGen.Shared.Data;
 
-namespace PredGen.Training.Data;
+using PredGen.Training.Data;
+
+namespace PredGen.Tooling.Data;
 
 /// <summary>One converted task: rows per split plus the facts the manifest and the README report.</summary>
 public sealed record TaskDataset(string Name, TaskKind Kind, string Description, NpmPackage Source,

@@ -4,7 +4,7 @@ using MimeKit;
 using MimeKit.Text;
 using MimeKit.Utils;
 
-namespace PredGen.Training.Data;
+namespace PredGen.Tooling.Data;
 
 /// <summary>
 /// Turns a raw RFC 822 message into the text a classifier may see: "Subject: …" and the readable body. MimeKit does

@@ -4,7 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using PredGen.Shared.Data;
 
-namespace PredGen.Training.Data;
+using PredGen.Training.Data;
+
+namespace PredGen.Tooling.Data;
 
 public sealed record SplitFileInfo(
     [property: JsonPropertyName("rows")] int Rows,

@@ -6,7 +6,9 @@ using PredGen.Training.Runtime;
 using PredGen.Training.Tokenization;
 using static TorchSharp.torch;
 
-namespace PredGen.Training.Benchmarks;
+using PredGen.Training.Methods;
+
+namespace PredGen.Tooling.Benchmarks;
 
 public sealed record CheckpointBenchmarkOptions
 {
@@ -56,7 +58,7 @@ public static class CheckpointBenchmark
                 log?.WriteLine($"writing a synthetic fp32 checkpoint: {Describe(config)}, {config.ParameterCount():N0} parameters");
                 var watch = Stopwatch.StartNew();
                 using (var model = new LlamaForCausalLM(config))
-                    Checkpoints.ModelDirectory.Save(model, new ByteTokenizer(), directory, ScalarType.Float32);
+                    ModelDirectory.Save(model, new ByteTokenizer(), directory, ScalarType.Float32);
                 writeSeconds = watch.Elapsed.TotalSeconds;
             }
             var files = System.IO.Directory.GetFiles(directory, "*.safetensors");
@@ -68,7 +70,7 @@ public static class CheckpointBenchmark
             var clock = Stopwatch.StartNew();
             string description;
             long parameters, modelBytes;
-            using (var model = Checkpoints.ModelDirectory.LoadModel(directory, new TorchOptions { Device = "cpu" }))
+            using (var model = ModelDirectory.LoadModel(directory, new TorchOptions { Device = "cpu" }))
             {
                 clock.Stop();
                 description = Describe(model.Config);
@@ -82,7 +84,7 @@ public static class CheckpointBenchmark
             ProcessMemory.ResetPeak();
             before = ProcessMemory.ResidentBytes;
             clock.Restart();
-            var tensors = Checkpoints.ModelDirectory.ReadWeights(directory);
+            var tensors = ModelDirectory.ReadWeights(directory);
             clock.Stop();
             long readGrowth = ProcessMemory.PeakResidentBytes - before;
             foreach (var t in tensors.Values) t.Dispose();

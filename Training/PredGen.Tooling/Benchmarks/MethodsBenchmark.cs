@@ -8,7 +8,11 @@ using PredGen.Training.Runtime;
 using PredGen.Training.Tokenization;
 using static TorchSharp.torch;
 
-namespace PredGen.Training.Methods;
+using PredGen.Training.Methods;
+
+using PredGen.Training.Checkpoints;
+
+namespace PredGen.Tooling.Benchmarks;
 
 public sealed record MethodsBenchmarkOptions
 {
@@ -144,8 +148,8 @@ public static class MethodsBenchmark
     {
         // Through a checkpoint folder, so device and dtype come from the options exactly as in training.
         string dir = Path.Combine(Path.GetTempPath(), "predgen-bench-methods", $"random-{config.HiddenSize}x{config.NumHiddenLayers}");
-        if (!File.Exists(Path.Combine(dir, Checkpoints.ModelDirectory.ConfigFile))) SyntheticTasks.WriteRandomBase(dir, config, seed: 5);
-        var (backbone, tokenizer) = Checkpoints.ModelDirectory.Load(dir, torch);
+        if (!File.Exists(Path.Combine(dir, ModelDirectory.ConfigFile))) SyntheticTasks.WriteRandomBase(dir, config, seed: 5);
+        var (backbone, tokenizer) = ModelDirectory.Load(dir, torch);
         if (fineTuning == FineTuning.Lora) LoraAdapters.Apply(backbone, new LoraOptions(8, 16, 0.05));
         var card = new ModelCard
         {

@@ -1,4 +1,4 @@
-namespace PredGen.Training.Data;
+namespace PredGen.Tooling.Data;
 
 /// <summary>`predgen datasets fetch`: fetch the pinned tarballs, convert, split, write (full sets or demo subsets).</summary>
 public static class DatasetFetcher

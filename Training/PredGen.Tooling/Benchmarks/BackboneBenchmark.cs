@@ -5,7 +5,9 @@ using PredGen.Training.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace PredGen.Training.Benchmarks;
+using PredGen.Training.Methods;
+
+namespace PredGen.Tooling.Benchmarks;
 
 public sealed record BackboneBenchmarkOptions
 {
