@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using PredGen.Shared.Predictions;
 using PredGen.Shared.Storage;
 
@@ -19,14 +20,17 @@ public sealed record ProcessOutcome(PredictionReply? Reply, string? ReplyTo, str
 /// Throws only for transient failures (model or storage), which the transport answers by redelivery.
 /// </summary>
 public sealed class PredictionProcessor(
-    PredictionRequestParser parser, DynamicBatcher batcher, IArtifactStore store, TimeProvider? timeProvider = null)
+    PredictionRequestParser parser, DynamicBatcher batcher, IArtifactStore store, ServingMetrics metrics, TimeProvider? timeProvider = null)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Lazy<Task<(PredictionReply Reply, bool FromCache)>>> _inFlight = new(StringComparer.Ordinal);
 
     public async Task<ProcessOutcome> ProcessAsync(BinaryData body, CancellationToken cancellationToken)
     {
+        long parsing = Stopwatch.GetTimestamp();
         var parsed = parser.Parse(body);
+        string? hash = parsed.Request?.ContentHash();
+        metrics.RecordStage(ServingStage.Parse, Stopwatch.GetElapsedTime(parsing).TotalMilliseconds);
         if (!parsed.IsValid)
         {
             var errorReply = parsed.RequestId == null ? null : new PredictionReply
@@ -39,10 +43,9 @@ public sealed class PredictionProcessor(
             return new ProcessOutcome(errorReply, parsed.ReplyTo, parsed.RejectionReason, parsed.RejectionDetail, FromCache: false);
         }
         var request = parsed.Request!;
-        string hash = request.ContentHash();
         // Two deliveries of one request at the same time share one computation (the same id with another text does not).
         string key = request.RequestId + "/" + hash;
-        var work = _inFlight.GetOrAdd(key, _ => new Lazy<Task<(PredictionReply, bool)>>(() => AnswerAsync(request, hash, cancellationToken)));
+        var work = _inFlight.GetOrAdd(key, _ => new Lazy<Task<(PredictionReply, bool)>>(() => AnswerAsync(request, hash!, cancellationToken)));
         try
         {
             var (reply, fromCache) = await work.Value.ConfigureAwait(false);
@@ -58,8 +61,10 @@ public sealed class PredictionProcessor(
     private async Task<(PredictionReply, bool)> AnswerAsync(PredictionRequest request, string hash, CancellationToken cancellationToken)
     {
         string resultPath = BlobLayout.PredictionResult(request.Task, request.RequestId);
+        long reading = Stopwatch.GetTimestamp();
         var stored = await store.ReadAsync(resultPath, cancellationToken).ConfigureAwait(false);
         var storedReply = stored == null ? null : ParseOrNull(stored.Content.ToString());
+        metrics.RecordStage(ServingStage.ResultRead, Stopwatch.GetElapsedTime(reading).TotalMilliseconds);
         if (storedReply?.RequestHash == hash) return (storedReply, true);
 
         var computed = await batcher.PredictAsync(new EngineInput(request.Text, request.TextB), request.ReturnProbabilities, request.ReturnText).ConfigureAwait(false);
@@ -93,7 +98,9 @@ public sealed class PredictionProcessor(
         try
         {
             // Create, or replace the reply of another text under this id: only if nobody wrote in between.
+            long writing = Stopwatch.GetTimestamp();
             await store.WriteIfMatchAsync(resultPath, BinaryData.FromString(reply.ToJson()), stored?.ETag, cancellationToken).ConfigureAwait(false);
+            metrics.RecordStage(ServingStage.ResultWrite, Stopwatch.GetElapsedTime(writing).TotalMilliseconds);
             return (reply, false);
         }
         catch (ArtifactConflictException)

@@ -37,15 +37,31 @@ public sealed record ServeBenchOptions
     /// <summary>libtorch intra-op threads for the model alone and the worker alike (1 by default: on shared cores
     /// OpenMP's spinning threads collapse under oversubscription).</summary>
     public int Threads { get; init; } = 1;
+
+    /// <summary>Receive calls the worker keeps in flight (Serving:Receivers).</summary>
+    public int Receivers { get; init; } = new ServingOptions().Receivers;
 }
 
 public sealed record ModelThroughput(int BatchSize, double RowsPerSecond, double BatchMs);
 
-public sealed record LoadPhase(double OfferedPerSecond, int Concurrency, int Requests, double RequestsPerSecond, double P50Ms, double P99Ms, double MeanBatchSize, int Lost, int Duplicated);
+public sealed record LoadPhase(double OfferedPerSecond, int Concurrency, int Requests, double RequestsPerSecond, double P50Ms, double P99Ms, double MeanBatchSize, int Lost, int Duplicated,
+    IReadOnlyDictionary<string, StageFigure>? Stages = null, double MessagesPerReceive = 0, PhaseCpu? Cpu = null);
+
+/// <summary>One stage of the worker's handling in a phase (<see cref="ServingStage"/>): how often it ran, its mean time
+/// per occurrence (a receive call, a batch's wait per request, ...), and its total time divided by the requests answered
+/// (stages of different requests overlap, so these add up to more than the wall time).</summary>
+public sealed record StageFigure(long Count, double MeanMs, double MsPerRequest);
+
+/// <summary>CPU seconds taken during a phase of <see cref="Seconds"/> wall seconds: Azurite's node process; this process
+/// (worker and load clients, which run in it); of that, the inference thread (the model); the rest (the worker's I/O and
+/// the clients together). Null where /proc cannot be read.</summary>
+public sealed record PhaseCpu(double Seconds, int Cores, double? AzuriteCpuSeconds, double ProcessCpuSeconds, double? InferenceThreadCpuSeconds,
+    double? WorkerIoAndClientsCpuSeconds);
 
 public sealed record ServingFigures(
     int MaxBatchSize, int MaxWaitMs, LoadPhase Saturation, double ModelRowsPerSecond, double Efficiency, LoadPhase HalfLoad,
-    double P99TargetMs, bool MeetsThroughputTarget, bool MeetsLatencyTarget);
+    double P99TargetMs, bool MeetsThroughputTarget, bool MeetsLatencyTarget, int MaxInFlight = 0, int Receivers = 0, LoadPhase? WarmUp = null,
+    bool MeetsBatchFillTarget = false);
 
 public sealed record DecodingFigures(int Batch, int NewTokens, double CachedMs, double RecomputeMs, double Speedup, bool TokensMatch);
 
@@ -103,7 +119,7 @@ public static class ServingBenchmark
                     await log.WriteLineAsync($"batch limit {limit}: the model alone, then the worker").ConfigureAwait(false);
                     var modelAtLimit = MeasureModel(model, limit, options.SecondsPerPhase / 2);
                     own.Add(modelAtLimit);
-                    serving.Add(await MeasureServingAsync(connection, limit, options, modelAtLimit, Path.Combine(work, "cache"), cancellationToken).ConfigureAwait(false));
+                    serving.Add(await MeasureServingAsync(connection, azurite?.ProcessId, limit, options, modelAtLimit, Path.Combine(work, "cache"), cancellationToken).ConfigureAwait(false));
                 }
             }
             finally
@@ -228,7 +244,7 @@ public static class ServingBenchmark
         return stopwatch.Elapsed.TotalMilliseconds / runs;
     }
 
-    private static async Task<ServingFigures> MeasureServingAsync(string connection, int limit, ServeBenchOptions options, ModelThroughput model, string cache, CancellationToken cancellationToken)
+    private static async Task<ServingFigures> MeasureServingAsync(string connection, int? azuritePid, int limit, ServeBenchOptions options, ModelThroughput model, string cache, CancellationToken cancellationToken)
     {
         string requests = "bench-requests-" + limit.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
         var settings = new Dictionary<string, string?>
@@ -239,8 +255,9 @@ public static class ServingBenchmark
             [SettingNames.ServingRequestsQueue] = requests,
             [SettingNames.ServingMaxBatchSize] = limit.ToString(CultureInfo.InvariantCulture),
             [SettingNames.ServingMaxBatchWaitMs] = options.MaxWaitMs.ToString(CultureInfo.InvariantCulture),
-            [SettingNames.ServingMaxInFlight] = Math.Max(64, 4 * limit).ToString(CultureInfo.InvariantCulture),
+            [SettingNames.ServingMaxInFlight] = MaxInFlight(limit).ToString(CultureInfo.InvariantCulture),
             [SettingNames.ServingMaxPollIntervalMs] = "10",
+            [SettingNames.ServingReceivers] = options.Receivers.ToString(CultureInfo.InvariantCulture),
             [SettingNames.ServingModelCacheDirectory] = cache,
             [SettingNames.TorchDevice] = "cpu",
             [SettingNames.TorchThreads] = options.Threads.ToString(CultureInfo.InvariantCulture),
@@ -256,14 +273,17 @@ public static class ServingBenchmark
             var clients = Enumerable.Range(0, 4).Select(_ => new StorageQueuePredictionClient(queues, requests, maxPollInterval: TimeSpan.FromMilliseconds(10))).ToList();
             try
             {
-                int concurrency = Math.Max(8, 3 * limit);
-                await ClosedLoopAsync(clients, concurrency, TimeSpan.FromSeconds(1), metrics, cancellationToken).ConfigureAwait(false); // warm-up
-                var saturation = await ClosedLoopAsync(clients, concurrency, TimeSpan.FromSeconds(options.SecondsPerPhase), metrics, cancellationToken).ConfigureAwait(false);
-                var half = await OpenLoopAsync(clients, saturation.RequestsPerSecond / 2, TimeSpan.FromSeconds(options.SecondsPerPhase), metrics, cancellationToken).ConfigureAwait(false);
+                int warmConcurrency = Math.Max(8, 3 * limit);
+                var warmUp = await ClosedLoopAsync(clients, warmConcurrency, TimeSpan.FromSeconds(Math.Max(1, options.SecondsPerPhase / 3)),
+                    new PhaseProbe(metrics, azuritePid), cancellationToken).ConfigureAwait(false);
+                int concurrency = SaturationConcurrency(limit, model.RowsPerSecond, warmUp.P50Ms);
+                var saturation = await ClosedLoopAsync(clients, concurrency, TimeSpan.FromSeconds(options.SecondsPerPhase), new PhaseProbe(metrics, azuritePid), cancellationToken).ConfigureAwait(false);
+                var half = await OpenLoopAsync(clients, saturation.RequestsPerSecond / 2, TimeSpan.FromSeconds(options.SecondsPerPhase), new PhaseProbe(metrics, azuritePid), cancellationToken).ConfigureAwait(false);
                 double efficiency = saturation.RequestsPerSecond / model.RowsPerSecond;
                 double target = options.MaxWaitMs + 2 * model.BatchMs;
                 return new ServingFigures(limit, options.MaxWaitMs, saturation, model.RowsPerSecond, Math.Round(efficiency, 3), half,
-                    Math.Round(target, 1), efficiency >= 0.8, half.P99Ms <= target);
+                    Math.Round(target, 1), efficiency >= 0.8, half.P99Ms <= target, MaxInFlight(limit), options.Receivers, warmUp,
+                    saturation.MeanBatchSize >= 0.75 * limit);
             }
             finally
             {
@@ -276,16 +296,32 @@ public static class ServingBenchmark
         }
     }
 
+    /// <summary>The worker's in-flight limit in the bench: eight batches (at least 64), room for the requests that are
+    /// in their storage round trips while the model computes.</summary>
+    private static int MaxInFlight(int limit) => Math.Max(64, 8 * limit);
+
+    /// <summary>
+    /// Outstanding requests for the saturation phase. A closed loop of N clients delivers at most N / latency requests
+    /// per second (Little's law), so with storage round trips in every request a few batches' worth of clients leave
+    /// the model idle and measure the clients, not the worker. Enough clients for twice the model's own rate at the
+    /// warm-up's median latency, at least three batches' worth, at most 16 batches' (clients cost CPU on this box too).
+    /// </summary>
+    internal static int SaturationConcurrency(int limit, double modelRowsPerSecond, double warmUpP50Ms)
+    {
+        int floor = Math.Max(8, 3 * limit), ceiling = Math.Max(floor, 16 * limit);
+        if (double.IsNaN(warmUpP50Ms) || modelRowsPerSecond <= 0) return floor;
+        return Math.Clamp((int)Math.Ceiling(2 * modelRowsPerSecond * warmUpP50Ms / 1000), floor, Math.Min(ceiling, 512));
+    }
+
     private static PredictionRequest NewRequest(int i) => new()
     {
         RequestId = PredictionSchema.NewRequestId(), Task = "bench", Text = Texts[i % Texts.Length], ReturnProbabilities = true, ReturnText = false,
     };
 
-    private static async Task<LoadPhase> ClosedLoopAsync(List<StorageQueuePredictionClient> clients, int concurrency, TimeSpan duration, ServingMetrics metrics, CancellationToken cancellationToken)
+    private static async Task<LoadPhase> ClosedLoopAsync(List<StorageQueuePredictionClient> clients, int concurrency, TimeSpan duration, PhaseProbe probe, CancellationToken cancellationToken)
     {
         var latencies = new ConcurrentBag<double>();
         var seen = new ConcurrentDictionary<string, int>();
-        long batchesBefore = metrics.Batches, rowsBefore = metrics.Inferences;
         int sent = 0;
         var stopwatch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
@@ -301,14 +337,13 @@ public static class ServingBenchmark
             }
         })).ConfigureAwait(false);
         double seconds = stopwatch.Elapsed.TotalSeconds;
-        return Phase(0, concurrency, sent, latencies, seen, seconds, metrics.Batches - batchesBefore, metrics.Inferences - rowsBefore);
+        return probe.Finish(Phase(0, concurrency, sent, latencies, seen, seconds, probe.Batches, probe.Rows));
     }
 
-    private static async Task<LoadPhase> OpenLoopAsync(List<StorageQueuePredictionClient> clients, double rate, TimeSpan duration, ServingMetrics metrics, CancellationToken cancellationToken)
+    private static async Task<LoadPhase> OpenLoopAsync(List<StorageQueuePredictionClient> clients, double rate, TimeSpan duration, PhaseProbe probe, CancellationToken cancellationToken)
     {
         var latencies = new ConcurrentBag<double>();
         var seen = new ConcurrentDictionary<string, int>();
-        long batchesBefore = metrics.Batches, rowsBefore = metrics.Inferences;
         var pending = new List<Task>();
         var interval = TimeSpan.FromSeconds(1 / Math.Max(rate, 0.5));
         var stopwatch = Stopwatch.StartNew();
@@ -328,7 +363,7 @@ public static class ServingBenchmark
             }, cancellationToken));
         }
         await Task.WhenAll(pending).ConfigureAwait(false);
-        return Phase(Math.Round(rate, 1), 0, sent, latencies, seen, stopwatch.Elapsed.TotalSeconds, metrics.Batches - batchesBefore, metrics.Inferences - rowsBefore);
+        return probe.Finish(Phase(Math.Round(rate, 1), 0, sent, latencies, seen, stopwatch.Elapsed.TotalSeconds, probe.Batches, probe.Rows));
     }
 
     private static LoadPhase Phase(double offered, int concurrency, int sent, ConcurrentBag<double> latencies, ConcurrentDictionary<string, int> seen, double seconds, long batches, long rows)
@@ -338,6 +373,64 @@ public static class ServingBenchmark
         return new LoadPhase(offered, concurrency, sent, Math.Round(seen.Count / seconds, 1), Math.Round(Percentile(0.5), 1), Math.Round(Percentile(0.99), 1),
             batches == 0 ? 0 : Math.Round((double)rows / batches, 2), Lost: sent - seen.Count, Duplicated: seen.Values.Count(n => n > 1));
     }
+
+    /// <summary>What the worker did during one phase: its stage timings, how full its receives came back, and the CPU
+    /// seconds Azurite, this process and its inference thread took (differences of readings at the start and the end).</summary>
+    private sealed class PhaseProbe
+    {
+        private readonly ServingMetrics _metrics;
+        private readonly int? _azuritePid;
+        private readonly IReadOnlyDictionary<ServingStage, StageTotal> _stages;
+        private readonly (long Messages, long Calls) _receives;
+        private readonly long _batches, _rows, _replied;
+        private readonly double? _azurite, _inference;
+        private readonly TimeSpan _process;
+        private readonly long _started = Stopwatch.GetTimestamp();
+
+        public PhaseProbe(ServingMetrics metrics, int? azuritePid)
+        {
+            _metrics = metrics;
+            _azuritePid = azuritePid;
+            _stages = metrics.StageTotals();
+            _receives = metrics.Receives;
+            (_batches, _rows, _replied) = (metrics.Batches, metrics.Inferences, metrics.Replied);
+            _azurite = azuritePid is { } pid ? CpuClock.ProcessSeconds(pid) : null;
+            _inference = CpuClock.ThreadsSeconds(InferenceThreadName);
+            _process = Process.GetCurrentProcess().TotalProcessorTime;
+        }
+
+        public long Batches => _metrics.Batches - _batches;
+        public long Rows => _metrics.Inferences - _rows;
+
+        public LoadPhase Finish(LoadPhase phase)
+        {
+            double seconds = Stopwatch.GetElapsedTime(_started).TotalSeconds;
+            double process = (Process.GetCurrentProcess().TotalProcessorTime - _process).TotalSeconds;
+            double? azurite = _azuritePid is { } pid && CpuClock.ProcessSeconds(pid) is { } a && _azurite is { } a0 ? a - a0 : null;
+            double? inference = CpuClock.ThreadsSeconds(InferenceThreadName) is { } i && _inference is { } i0 ? i - i0 : null;
+            long replied = Math.Max(1, _metrics.Replied - _replied);
+            var now = _metrics.StageTotals();
+            var stages = now.ToDictionary(kv => ServingMetrics.StageName(kv.Key), kv =>
+            {
+                var d = kv.Value - _stages[kv.Key];
+                return new StageFigure(d.Count, Math.Round(d.MeanMs, 2), Math.Round(d.TotalMs / replied, 2));
+            });
+            var receives = _metrics.Receives;
+            long calls = receives.Calls - _receives.Calls;
+            return phase with
+            {
+                Stages = stages,
+                MessagesPerReceive = calls == 0 ? 0 : Math.Round((double)(receives.Messages - _receives.Messages) / calls, 2),
+                Cpu = new PhaseCpu(Math.Round(seconds, 2), Environment.ProcessorCount, Round(azurite), Math.Round(process, 2), Round(inference),
+                    inference is { } m ? Math.Round(process - m, 2) : null),
+            };
+        }
+
+        private static double? Round(double? x) => x is { } v ? Math.Round(v, 2) : null;
+    }
+
+    /// <summary>The batcher's thread (DynamicBatcher names it so); the model runs on it.</summary>
+    private const string InferenceThreadName = "predgen-inference";
 
     private static string LoadAverage()
     {
