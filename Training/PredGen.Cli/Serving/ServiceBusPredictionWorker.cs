@@ -96,7 +96,7 @@ public sealed partial class ServiceBusRequestHandler(
         Settlement settlement;
         try
         {
-            var outcome = await processor.ProcessAsync(message.Body, args.CancellationToken).ConfigureAwait(false);
+            var outcome = await processor.ProcessAsync(message.Body, args.CancellationToken, firstDelivery: message.DeliveryCount == 1).ConfigureAwait(false);
             if (outcome.Reply != null)
             {
                 long sending = Stopwatch.GetTimestamp();

@@ -172,7 +172,7 @@ public sealed partial class StorageQueuePredictionWorker(
             // Kept hidden while it is being answered: a batch slower than the visibility timeout must not reappear
             // to another worker (a duplicate computation and a duplicate reply).
             lease.StartRenewing();
-            var outcome = await processor.ProcessAsync(message.Body, stoppingToken).ConfigureAwait(false);
+            var outcome = await processor.ProcessAsync(message.Body, stoppingToken, firstDelivery: message.DequeueCount == 1).ConfigureAwait(false);
             if (outcome.IsRejected)
             {
                 if (outcome.Reply != null) await TrySendReplyAsync(outcome.ReplyTo, outcome.Reply).ConfigureAwait(false);
