@@ -53,12 +53,13 @@ public sealed partial class StorageQueuePredictionWorker(
 
     private long _receiveCalls;
     private int _concurrentReceives, _maxConcurrentReceives;
-    private TaskCompletionSource _messagesArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _backlog = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// One receiver: takes as many messages as free capacity allows (up to 32), hands each to its own handler, repeats.
-    /// The lead receiver polls an empty queue with backoff; the others, once a receive comes back empty, wait until
-    /// some receive brings messages again, so an idle worker polls like one receiver (storage transactions cost money).
+    /// The lead receiver polls an empty queue with backoff; the others, once a receive comes back short of full, wait
+    /// until some receive comes back full again, so an idle or lightly loaded worker polls like one receiver (storage
+    /// transactions cost money, and on Azurite each costs the CPU the model needs).
     /// </summary>
     private async Task ReceiveLoopAsync(bool lead, SemaphoreSlim capacity, CancellationToken stoppingToken)
     {
@@ -109,19 +110,22 @@ public sealed partial class StorageQueuePredictionWorker(
                     _handlers.TryAdd(tracked, 0);
                     _ = tracked.ContinueWith(t => _handlers.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                 }
-                if (messages.Length > 0)
+                // A receive that came back full says messages are waiting: every receiver goes on. One that came back
+                // short says the queue is drained: the lead polls on (backing off while it is empty), the others park
+                // until a full receive again, so light load and an idle queue cost one receiver's calls.
+                bool backlog = messages.Length > 0 && messages.Length == free;
+                if (backlog)
+                    Interlocked.Exchange(ref _backlog, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                if (messages.Length > 0) idle = TimeSpan.FromMilliseconds(5);
+                if (backlog) continue;
+                if (!lead)
                 {
-                    idle = TimeSpan.FromMilliseconds(5);
-                    Interlocked.Exchange(ref _messagesArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                    await Volatile.Read(ref _backlog).Task.WaitAsync(stoppingToken).ConfigureAwait(false);
                 }
-                else if (lead)
+                else if (messages.Length == 0)
                 {
                     await Task.Delay(idle, _time, stoppingToken).ConfigureAwait(false);
                     idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, maxIdle.Ticks));
-                }
-                else
-                {
-                    await Volatile.Read(ref _messagesArrived).Task.WaitAsync(stoppingToken).ConfigureAwait(false);
                 }
             }
         }

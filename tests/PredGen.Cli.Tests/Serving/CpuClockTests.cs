@@ -39,10 +39,26 @@ public sealed class CpuClockTests
 public sealed class ServeBenchLoadTests
 {
     [Theory]
-    [InlineData(8, 200.0, 300.0, 120)]   // Little's law: 2 x 200 rows/s x 0.3 s
+    [InlineData(8, 200.0, 150.0, 60)]    // Little's law: 2 x 200 rows/s x 0.15 s
     [InlineData(8, 200.0, 10.0, 24)]     // a fast round trip: three batches' worth is the floor
-    [InlineData(1, 500.0, 1000.0, 16)]   // never more than 16 batches' worth
+    [InlineData(1, 500.0, 1000.0, 64)]   // never more than the worker holds in flight (8 batches, at least 64)
+    [InlineData(32, 300.0, 3000.0, 256)]
     [InlineData(32, 100.0, double.NaN, 96)]
     public void Saturation_offers_enough_outstanding_requests_to_keep_the_model_busy_through_the_round_trips(int limit, double modelRows, double p50Ms, int expected) =>
         Assert.Equal(expected, PredGen.Cli.Serving.Benchmark.ServingBenchmark.SaturationConcurrency(limit, modelRows, p50Ms));
+}
+
+public sealed class ServeBenchCeilingTests
+{
+    [Fact]
+    public void The_efficiency_ceiling_is_what_the_cores_leave_after_the_io_cpu_each_request_costs()
+    {
+        // 2 cores; Azurite 8 ms and clients + worker I/O 4 ms of CPU per request; the model alone 250 rows/s (4 ms per row):
+        // at most 2000 / 16 = 125 requests/s, half of the model's rate.
+        var cpu = new PredGen.Cli.Serving.Benchmark.PhaseCpu(10, 2, 10, 6, 2, 4, AzuriteCpuMsPerRequest: 8, WorkerIoAndClientsCpuMsPerRequest: 4, ModelCpuMsPerRequest: 4);
+
+        Assert.Equal(0.5, PredGen.Cli.Serving.Benchmark.ServingBenchmark.CpuBoundCeiling(cpu, 250));
+        Assert.Equal(1.0, PredGen.Cli.Serving.Benchmark.ServingBenchmark.CpuBoundCeiling(cpu with { Cores = 16 }, 250));
+        Assert.Null(PredGen.Cli.Serving.Benchmark.ServingBenchmark.CpuBoundCeiling(cpu with { AzuriteCpuMsPerRequest = null }, 250));
+    }
 }

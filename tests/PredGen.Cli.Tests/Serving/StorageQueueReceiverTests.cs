@@ -63,7 +63,7 @@ public sealed class StorageQueueReceiverTests : IDisposable
     }
 
     [Fact]
-    public async Task Messages_arriving_wake_the_idle_receivers_again()
+    public async Task A_receive_that_comes_back_full_wakes_the_idle_receivers_again()
     {
         var queue = new ScriptedQueue("requests");
         var held = queue.HoldEmptyReceives(2);
@@ -74,13 +74,33 @@ public sealed class StorageQueueReceiverTests : IDisposable
         queue.ResetConcurrency();
 
         held = queue.HoldEmptyReceives(2); // empty receives wait from here until two are in flight together
-        queue.Enqueue("not json"); // taken by the lead's next receive; a body the worker poisons at once: no model needed
+        // A backlog: the 32 the lead's next receive asks for (a share of 64 in flight between 2 receivers); bodies the
+        // worker poisons at once, so no model is needed.
+        for (int i = 0; i < 32; i++) queue.Enqueue("not json " + i);
         await held.WaitAsync(Guard);
 
         Assert.Equal(2, queue.MaxConcurrent);
         await queue.ReleaseHeldAsync();
+        await queue.WaitForDeletesAsync(32).WaitAsync(Guard);
+        lock (queue.Poison.Sent) Assert.All(queue.Poison.Sent, p => Assert.Equal(RejectionReasons.MalformedJson, PoisonMessage.Parse(p).Reason));
+    }
+
+    [Fact]
+    public async Task A_receive_that_comes_back_short_leaves_the_other_receivers_parked()
+    {
+        var queue = new ScriptedQueue("requests");
+        var held = queue.HoldEmptyReceives(2);
+        await using var worker = await WorkerFixture.StartAsync(queue, _root, receivers: 2, maxInFlight: 64);
+        await held.WaitAsync(Guard);
+        await queue.ReleaseHeldAsync();
+        await queue.WaitForCallsAsync(queue.Calls + 3).WaitAsync(Guard); // the second receiver is parked by now
+        queue.ResetConcurrency();
+
+        queue.Enqueue("not json"); // one message: light load, no backlog
         await queue.WaitForDeletesAsync(1).WaitAsync(Guard);
-        Assert.Equal(RejectionReasons.MalformedJson, PoisonMessage.Parse(Assert.Single(queue.Poison.Sent)).Reason);
+        await queue.WaitForCallsAsync(queue.Calls + 10).WaitAsync(Guard);
+
+        Assert.Equal(1, queue.MaxConcurrent);
     }
 
     public void Dispose()

@@ -56,12 +56,13 @@ public sealed record StageFigure(long Count, double MeanMs, double MsPerRequest)
 /// (worker and load clients, which run in it); of that, the inference thread (the model); the rest (the worker's I/O and
 /// the clients together). Null where /proc cannot be read.</summary>
 public sealed record PhaseCpu(double Seconds, int Cores, double? AzuriteCpuSeconds, double ProcessCpuSeconds, double? InferenceThreadCpuSeconds,
-    double? WorkerIoAndClientsCpuSeconds);
+    double? WorkerIoAndClientsCpuSeconds, double? AzuriteCpuMsPerRequest = null, double? WorkerIoAndClientsCpuMsPerRequest = null,
+    double? ModelCpuMsPerRequest = null);
 
 public sealed record ServingFigures(
     int MaxBatchSize, int MaxWaitMs, LoadPhase Saturation, double ModelRowsPerSecond, double Efficiency, LoadPhase HalfLoad,
     double P99TargetMs, bool MeetsThroughputTarget, bool MeetsLatencyTarget, int MaxInFlight = 0, int Receivers = 0, LoadPhase? WarmUp = null,
-    bool MeetsBatchFillTarget = false);
+    bool MeetsBatchFillTarget = false, double? CpuBoundEfficiencyCeiling = null);
 
 public sealed record DecodingFigures(int Batch, int NewTokens, double CachedMs, double RecomputeMs, double Speedup, bool TokensMatch);
 
@@ -283,7 +284,7 @@ public static class ServingBenchmark
                 double target = options.MaxWaitMs + 2 * model.BatchMs;
                 return new ServingFigures(limit, options.MaxWaitMs, saturation, model.RowsPerSecond, Math.Round(efficiency, 3), half,
                     Math.Round(target, 1), efficiency >= 0.8, half.P99Ms <= target, MaxInFlight(limit), options.Receivers, warmUp,
-                    saturation.MeanBatchSize >= 0.75 * limit);
+                    saturation.MeanBatchSize >= 0.75 * limit, CpuBoundCeiling(saturation.Cpu, model.RowsPerSecond));
             }
             finally
             {
@@ -304,13 +305,28 @@ public static class ServingBenchmark
     /// Outstanding requests for the saturation phase. A closed loop of N clients delivers at most N / latency requests
     /// per second (Little's law), so with storage round trips in every request a few batches' worth of clients leave
     /// the model idle and measure the clients, not the worker. Enough clients for twice the model's own rate at the
-    /// warm-up's median latency, at least three batches' worth, at most 16 batches' (clients cost CPU on this box too).
+    /// warm-up's median latency, at least three batches' worth, at most what the worker holds in flight (more would only
+    /// queue, and the clients' polling costs CPU on a shared box).
     /// </summary>
     internal static int SaturationConcurrency(int limit, double modelRowsPerSecond, double warmUpP50Ms)
     {
-        int floor = Math.Max(8, 3 * limit), ceiling = Math.Max(floor, 16 * limit);
+        int floor = Math.Max(8, 3 * limit), ceiling = Math.Max(floor, MaxInFlight(limit));
         if (double.IsNaN(warmUpP50Ms) || modelRowsPerSecond <= 0) return floor;
-        return Math.Clamp((int)Math.Ceiling(2 * modelRowsPerSecond * warmUpP50Ms / 1000), floor, Math.Min(ceiling, 512));
+        return Math.Clamp((int)Math.Ceiling(2 * modelRowsPerSecond * warmUpP50Ms / 1000), floor, ceiling);
+    }
+
+    /// <summary>
+    /// The highest efficiency this machine's cores allow, whatever the worker does: each request costs the storage
+    /// emulator and the clients (and the worker's own I/O) their CPU per request as measured at saturation, plus the
+    /// model's own time per row at this batch limit; all of it must fit in the cores. Efficiency cannot exceed
+    /// min(1, cores / (rows/s x (io ms + model ms per row) / 1000)). Null without /proc.
+    /// </summary>
+    internal static double? CpuBoundCeiling(PhaseCpu? cpu, double modelRowsPerSecond)
+    {
+        if (cpu?.AzuriteCpuMsPerRequest is not { } azurite || cpu.WorkerIoAndClientsCpuMsPerRequest is not { } io || modelRowsPerSecond <= 0) return null;
+        double msPerRequest = azurite + io + 1000 / modelRowsPerSecond;
+        double maxPerSecond = cpu.Cores * 1000 / msPerRequest;
+        return Math.Round(Math.Min(1, maxPerSecond / modelRowsPerSecond), 3);
     }
 
     private static PredictionRequest NewRequest(int i) => new()
@@ -422,11 +438,14 @@ public static class ServingBenchmark
                 Stages = stages,
                 MessagesPerReceive = calls == 0 ? 0 : Math.Round((double)(receives.Messages - _receives.Messages) / calls, 2),
                 Cpu = new PhaseCpu(Math.Round(seconds, 2), Environment.ProcessorCount, Round(azurite), Math.Round(process, 2), Round(inference),
-                    inference is { } m ? Math.Round(process - m, 2) : null),
+                    inference is { } m ? Math.Round(process - m, 2) : null,
+                    PerRequest(azurite, replied), PerRequest(inference is { } m2 ? process - m2 : null, replied), PerRequest(inference, replied)),
             };
         }
 
         private static double? Round(double? x) => x is { } v ? Math.Round(v, 2) : null;
+
+        private static double? PerRequest(double? seconds, long requests) => seconds is { } v ? Math.Round(v * 1000 / requests, 2) : null;
     }
 
     /// <summary>The batcher's thread (DynamicBatcher names it so); the model runs on it.</summary>
