@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Azure.Identity;
+using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PredGen.Shared.Configuration;
@@ -33,6 +35,18 @@ public sealed record ServeBenchOptions
 
     /// <summary>Storage account (connection string) for queues and result blobs; null: start Azurite locally.</summary>
     public string? Queues { get; init; }
+
+    /// <summary>storage-queue (default) or service-bus: requests and replies through <see cref="ServiceBusNamespace"/>'s
+    /// <see cref="RequestsQueue"/> and session-enabled <see cref="RepliesQueue"/>, result blobs and the model in
+    /// <see cref="Queues"/> (a connection string or blob service URL); Azure identity from DefaultAzureCredential.</summary>
+    public string Transport { get; init; } = ServingOptions.StorageQueueTransport;
+
+    public string? ServiceBusNamespace { get; init; }
+
+    /// <summary>Service Bus: the (existing) queues the deployed worker uses; storage queues get a fresh queue per batch limit.</summary>
+    public string RequestsQueue { get; init; } = "prediction-requests";
+
+    public string RepliesQueue { get; init; } = "prediction-replies";
 
     /// <summary>libtorch intra-op threads for the model alone and the worker alike (1 by default: on shared cores
     /// OpenMP's spinning threads collapse under oversubscription).</summary>
@@ -88,6 +102,10 @@ public static class ServingBenchmark
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(log);
+        if (options.Transport == ServingOptions.ServiceBusTransport && (options.ServiceBusNamespace == null || options.Queues == null))
+            throw new InvalidOperationException("--transport service-bus needs --service-bus-namespace and --queues (the storage account for result blobs and the model)");
+        if (options.Transport is not (ServingOptions.ServiceBusTransport or ServingOptions.StorageQueueTransport))
+            throw new InvalidOperationException($"--transport is '{options.Transport}': use {ServingOptions.StorageQueueTransport} or {ServingOptions.ServiceBusTransport}");
         var torch = new TorchOptions { Device = "cpu", Threads = options.Threads };
         TorchRuntime.Apply(torch);
         string work = Path.Combine(Path.GetTempPath(), "predgen-bench-serve-" + Guid.NewGuid().ToString("N")[..8]);
@@ -131,8 +149,12 @@ public static class ServingBenchmark
                 Machine: $"{Environment.ProcessorCount} cores, CPU, load average {LoadAverage()}",
                 Model: options.Model ?? $"PredGen classifier fine-tuned {options.FineTuneSteps} steps on the synthetic sentiment task",
                 Method: card.Method.ToString(), BaseModel: baseName, TorchThreads: get_num_threads(), own, serving, kv, scoring,
-                Notes: "client-side latency (send -> reply received) through Azurite storage queues, result blobs written per request; " +
-                       "Azurite, worker and clients share this machine's cores with the model");
+                Notes: options.Transport == ServingOptions.ServiceBusTransport
+                    ? $"client-side latency (send -> reply received) through Service Bus {options.ServiceBusNamespace} ({options.RequestsQueue} -> {options.RepliesQueue}), " +
+                      "result blobs written per first delivery; the worker and the clients share this machine's cores with the model"
+                    : "client-side latency (send -> reply received) through Azurite storage queues, result blobs written per first delivery; " +
+                      "Azurite, worker and clients share this machine's cores with the model (their CPU per phase: serving[].saturation.cpu; " +
+                      "cpu_bound_efficiency_ceiling: the most the cores allow at that CPU per request)");
         }
         finally
         {
@@ -247,11 +269,14 @@ public static class ServingBenchmark
 
     private static async Task<ServingFigures> MeasureServingAsync(string connection, int? azuritePid, int limit, ServeBenchOptions options, ModelThroughput model, string cache, CancellationToken cancellationToken)
     {
-        string requests = "bench-requests-" + limit.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
+        bool serviceBus = options.Transport == ServingOptions.ServiceBusTransport;
+        string requests = serviceBus ? options.RequestsQueue : "bench-requests-" + limit.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
         var settings = new Dictionary<string, string?>
         {
             [SettingNames.Storage] = connection,
-            [SettingNames.ServingTransport] = ServingOptions.StorageQueueTransport,
+            [SettingNames.ServingTransport] = options.Transport,
+            [SettingNames.ServiceBusNamespace] = options.ServiceBusNamespace,
+            [SettingNames.ServingRepliesQueue] = serviceBus ? options.RepliesQueue : null,
             [SettingNames.ServingTask] = "bench",
             [SettingNames.ServingRequestsQueue] = requests,
             [SettingNames.ServingMaxBatchSize] = limit.ToString(CultureInfo.InvariantCulture),
@@ -270,8 +295,10 @@ public static class ServingBenchmark
             var slot = host.Services.GetRequiredService<ServingModelSlot>();
             await slot.WaitForModelAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
             var metrics = host.Services.GetRequiredService<ServingMetrics>();
-            var queues = StorageQueueClients.Create(connection);
-            var clients = Enumerable.Range(0, 4).Select(_ => new StorageQueuePredictionClient(queues, requests, maxPollInterval: TimeSpan.FromMilliseconds(10))).ToList();
+            await using var serviceBusClient = serviceBus ? new ServiceBusClient(options.ServiceBusNamespace, new DefaultAzureCredential()) : null;
+            List<IPredictionClient> clients = serviceBus
+                ? [.. Enumerable.Range(0, 4).Select(_ => new ServiceBusPredictionClient(serviceBusClient!, requests, options.RepliesQueue))]
+                : [.. Enumerable.Range(0, 4).Select(_ => new StorageQueuePredictionClient(StorageQueueClients.Create(connection), requests, maxPollInterval: TimeSpan.FromMilliseconds(10)))];
             try
             {
                 int warmConcurrency = Math.Max(8, 3 * limit);
@@ -334,7 +361,7 @@ public static class ServingBenchmark
         RequestId = PredictionSchema.NewRequestId(), Task = "bench", Text = Texts[i % Texts.Length], ReturnProbabilities = true, ReturnText = false,
     };
 
-    private static async Task<LoadPhase> ClosedLoopAsync(List<StorageQueuePredictionClient> clients, int concurrency, TimeSpan duration, PhaseProbe probe, CancellationToken cancellationToken)
+    private static async Task<LoadPhase> ClosedLoopAsync(List<IPredictionClient> clients, int concurrency, TimeSpan duration, PhaseProbe probe, CancellationToken cancellationToken)
     {
         var latencies = new ConcurrentBag<double>();
         var seen = new ConcurrentDictionary<string, int>();
@@ -356,7 +383,7 @@ public static class ServingBenchmark
         return probe.Finish(Phase(0, concurrency, sent, latencies, seen, seconds, probe.Batches, probe.Rows));
     }
 
-    private static async Task<LoadPhase> OpenLoopAsync(List<StorageQueuePredictionClient> clients, double rate, TimeSpan duration, PhaseProbe probe, CancellationToken cancellationToken)
+    private static async Task<LoadPhase> OpenLoopAsync(List<IPredictionClient> clients, double rate, TimeSpan duration, PhaseProbe probe, CancellationToken cancellationToken)
     {
         var latencies = new ConcurrentBag<double>();
         var seen = new ConcurrentDictionary<string, int>();
