@@ -102,9 +102,9 @@ public static class TextBaseline
         var clock = Stopwatch.StartNew();
         // The trainer's split rules: train is required, a missing validation split falls back to train, a missing
         // test split to validation.
-        var train = Trainer.ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true);
-        var validation = Trainer.ReadSplit(dataDir, DatasetSplit.Validation, options.TaskKind, required: false);
-        var test = Trainer.ReadSplit(dataDir, DatasetSplit.Test, options.TaskKind, required: false);
+        var train = TrainingData.ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true);
+        var validation = TrainingData.ReadSplit(dataDir, DatasetSplit.Validation, options.TaskKind, required: false);
+        var test = TrainingData.ReadSplit(dataDir, DatasetSplit.Test, options.TaskKind, required: false);
         if (validation.Count == 0) validation = train;
         if (test.Count == 0) test = validation;
         bool classification = options.TaskKind == TaskKind.Classification;
@@ -157,7 +157,7 @@ public static class TextBaseline
         var testPredictions = Predict(ml, best!, testFeatures, classification, labels, mean, std);
         var testMetrics = Evaluation.Score(options.TaskKind, test, testPredictions);
         Directory.CreateDirectory(outDir);
-        Trainer.WriteTestPredictions(Path.Combine(outDir, Trainer.TestPredictionsFileName), test, testPredictions);
+        Evaluation.WritePredictions(Path.Combine(outDir, Trainer.TestPredictionsFileName), test, testPredictions);
         ml.Model.Save(featurizer.Append(best!), trainView.Schema, Path.Combine(outDir, ModelFileName));
 
         var result = new BaselineResult

@@ -27,7 +27,7 @@ public sealed record DemoSize(int Train, int Validation, int Test, int MaxChars)
 {
     public static DemoSize For(string task) => task switch
     {
-        RealDatasets.Spam => new DemoSize(200, 50, 50, 500),
+        RealDatasets.Spam => new DemoSize(800, 50, 50, 500),
         RealDatasets.SotuYear or RealDatasets.SotuParty => new DemoSize(120, 30, 30, 900),
         _ => new DemoSize(1000, 200, 200, 100),
     };

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using PredGen.Shared.Data;
+using PredGen.Training.Model;
+using PredGen.Training.Tokenization;
 
 namespace PredGen.Training.Methods;
 
@@ -101,5 +103,54 @@ public sealed record ModelCard
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing: not a model written by `predgen train`.", path);
         return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), Json)
             ?? throw new InvalidDataException($"{path} is empty");
+    }
+
+    /// <summary>The card of a run: the answer format (the preparer's, from <see cref="TrainOptions.AnswerFormat"/>, else
+    /// decided over <paramref name="train"/>), the target normalisation, and the method's settings.</summary>
+    public static ModelCard For(TrainOptions options, IReadOnlyList<PreparedRow> train, ITextTokenizer tokenizer, LlamaConfig config, string baseModelDir)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(config);
+        // The preparer's decision when the pipeline sent one, else the same decision over the training rows.
+        var answer = options.AnswerFormat ?? AnswerFormat.Of(options.TaskKind, train, options.MaxDecimals);
+        answer.Check(options.TaskKind, train, DatasetSplit.TrainFile);
+        IReadOnlyList<string>? labels = null;
+        NumberFormat? format = null;
+        double mean = 0, std = 1;
+        if (options.TaskKind == TaskKind.Classification)
+        {
+            labels = answer.Labels!;
+            if (labels.Count < 2) throw new InvalidDataException($"classification needs at least two labels in {DatasetSplit.TrainFile}; found [{string.Join(", ", labels)}]");
+        }
+        else
+        {
+            var values = train.Select(r => r.Value!.Value).ToList();
+            format = answer.NumberFormat!;
+            mean = values.Average();
+            double variance = values.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, values.Count);
+            std = variance > 1e-12 ? Math.Sqrt(variance) : 1;
+        }
+        return new ModelCard
+        {
+            Method = options.Method,
+            TaskKind = options.TaskKind,
+            Labels = labels,
+            NumberFormat = format,
+            TargetMean = mean,
+            TargetStd = std,
+            Prompt = options.Prompt ?? PromptTemplate.Default,
+            MaxPromptTokens = options.MaxPromptTokens,
+            Pooling = options.Pooling,
+            PredictorHead = options.PredictorHead,
+            AnswerPositions = options.Method == MethodKind.Predictor ? 0 : MethodNetwork.AnswerPositions(options.TaskKind, labels, format, tokenizer),
+            AdapterReadsPromptState = options.Method == MethodKind.PredGen && options.AdapterReadsPromptState,
+            AdapterHidden = options.AdapterHidden > 0 ? options.AdapterHidden : config.HiddenSize,
+            HiddenSize = config.HiddenSize,
+            FineTuning = options.FineTuning,
+            Loss = options.Method == MethodKind.PredGen ? options.Loss : null,
+            BaseModel = Path.GetFileName(Path.TrimEndingDirectorySeparator(baseModelDir)),
+            Seed = options.Seed,
+        };
     }
 }

@@ -55,6 +55,17 @@ public sealed class TrainedModel : IDisposable
         }
     }
 
+    /// <summary>The model directory <see cref="Load"/> reads: backbone and tokenizer, the head's weights, the card.</summary>
+    internal static void Save(MethodNetwork network, string modelDir)
+    {
+        if (Directory.Exists(modelDir)) Directory.Delete(modelDir, recursive: true);
+        ModelDirectory.Save(network.Backbone, network.Tokenizer, modelDir);
+        if (network.Head != null)
+            SafeTensors.Write(Path.Combine(modelDir, ModelCard.HeadFileName),
+                network.Head.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal));
+        network.Card.Save(modelDir);
+    }
+
     /// <summary>
     /// Predictions for a batch. Classification with <paramref name="withProbabilities"/> scores every label exactly
     /// (probabilities sum to 1); without, Generator and PredGen decode greedily under the label trie.

@@ -7,9 +7,11 @@ using PredGen.Training.Checkpoints;
 using PredGen.Training.Data;
 using PredGen.Training.Lora;
 using PredGen.Training.Model;
+using PredGen.Training.Optimization;
 using PredGen.Training.Runtime;
 using PredGen.Training.Tokenization;
 using TorchSharp.Modules;
+using AdamW = PredGen.Training.Optimization.AdamW;
 using static TorchSharp.torch;
 
 namespace PredGen.Training.Methods;
@@ -30,19 +32,12 @@ public static class Trainer
     public const string MetricsFileName = "metrics.json";
     public const string StepMetricsFileName = "metrics.jsonl";
     public const string TestPredictionsFileName = "test_predictions.jsonl";
-    public const string CheckpointsDirectoryName = "checkpoints";
+    public const string CheckpointsDirectoryName = TrainingCheckpoint.DirectoryName;
     public const string ModelDirectoryName = "model";
-    private const string StateFile = "state.json";
-    private const string WeightsFile = "state.safetensors";
     private const string BestFile = "best.safetensors";
 
     /// <summary>metrics.json's test_split when the data has no test.jsonl (the "test" metrics are then empty).</summary>
     public const string NoTestSplit = "no test split";
-
-    /// <summary>Share of train.jsonl held out for validation when there is no validation.jsonl.</summary>
-    public const double CarvedValidationFraction = 0.1;
-
-    private const string CarveSalt = "validation";
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -61,7 +56,7 @@ public static class Trainer
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.MaxSteps > 0) return options.MaxSteps;
-        return TotalSteps(options, ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true).Count);
+        return TotalSteps(options, TrainingData.ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true).Count);
     }
 
     public static TrainResult Train(TrainOptions options, string dataDir, string baseModelDir, string outDir,
@@ -76,12 +71,12 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var clock = Stopwatch.StartNew();
-        var trainFile = ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true);
-        var validationFile = ReadSplit(dataDir, DatasetSplit.Validation, options.TaskKind, required: false);
-        var test = ReadSplit(dataDir, DatasetSplit.Test, options.TaskKind, required: false);
+        var trainFile = TrainingData.ReadSplit(dataDir, DatasetSplit.Train, options.TaskKind, required: true);
+        var validationFile = TrainingData.ReadSplit(dataDir, DatasetSplit.Validation, options.TaskKind, required: false);
+        var test = TrainingData.ReadSplit(dataDir, DatasetSplit.Test, options.TaskKind, required: false);
         var (train, validation, validationSplit) = validationFile.Count > 0
             ? (trainFile, validationFile, DatasetSplit.ValidationFile)
-            : CarveValidation(trainFile);
+            : TrainingData.CarveValidation(trainFile);
         string testSplit = test.Count > 0 ? DatasetSplit.TestFile : NoTestSplit;
         if (options.MaxValidationRows > 0 && validation.Count > options.MaxValidationRows) validation = [.. validation.Take(options.MaxValidationRows)];
 
@@ -92,7 +87,7 @@ public static class Trainer
             LoraAdapters.Apply(backbone, new LoraOptions(options.LoraRank, options.LoraAlpha, options.LoraDropout));
         // The label set and number format: the preparer's (options.AnswerFormat), else from every training row, the
         // carved validation rows included.
-        var card = BuildCard(options, trainFile, tokenizer, backbone.Config, baseModelDir);
+        var card = ModelCard.For(options, trainFile, tokenizer, backbone.Config, baseModelDir);
         manual_seed(options.Seed + 1);
         using var network = new MethodNetwork(backbone, tokenizer, card);
 
@@ -109,15 +104,15 @@ public static class Trainer
         int stepsPerEpoch = Math.Max(1, (train.Count + examplesPerStep - 1) / examplesPerStep);
         int totalSteps = TotalSteps(options, train.Count);
         int evalEvery = options.EvalEvery > 0 ? options.EvalEvery : stepsPerEpoch;
-        var schedule = new LearningRateSchedule(options.LearningRate, (int)Math.Round(options.WarmupRatio * totalSteps), totalSteps, options.MinLearningRateRatio);
+        int warmupSteps = (int)Math.Round(options.WarmupRatio * totalSteps);
         var sampling = ScheduledSampling.From(options, totalSteps);
 
         var state = new RunState();
         int? resumedFrom = null;
         string stepMetricsPath = Path.Combine(outDir, StepMetricsFileName);
-        if (File.Exists(Path.Combine(checkpoints, StateFile)))
+        if (TrainingCheckpoint.Exists(checkpoints))
         {
-            state = RestoreCheckpoint(checkpoints, named, optimizer);
+            state = TrainingCheckpoint.Restore<RunState>(checkpoints, named, optimizer, Json);
             resumedFrom = state.Step;
             TruncateStepMetrics(stepMetricsPath, state.Step);
         }
@@ -136,17 +131,17 @@ public static class Trainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             int step = state.Step;
-            manual_seed(Mix(options.Seed, step, 0x5eed));
-            double lr = schedule.At(step);
+            manual_seed(TrainingData.Mix(options.Seed, step, 0x5eed));
+            double lr = WarmupCosineSchedule.LearningRate(step, totalSteps, warmupSteps, options.LearningRate, options.MinLearningRateRatio);
             double p = options.Method == MethodKind.PredGen ? sampling.Probability(step) : 0;
-            var random = new Random((int)(Mix(options.Seed, step, 0x55) & 0x7fffffff));
+            var random = new Random((int)(TrainingData.Mix(options.Seed, step, 0x55) & 0x7fffffff));
             double loss = 0, writer = 0, director = 0;
             bool hasWriter = false, hasDirector = false;
             for (int micro = 0; micro < options.GradientAccumulation; micro++)
             {
-                var batch = BatchRows(train, options.Seed, (step * options.GradientAccumulation + micro) * options.BatchSize, options.BatchSize);
+                var batch = TrainingData.Batch(train, options.Seed, (step * options.GradientAccumulation + micro) * options.BatchSize, options.BatchSize);
                 using var scope = NewDisposeScope();
-                var stepLoss = ComputeLoss(network, options, batch, sampling, p, random, out int tokens);
+                var stepLoss = MethodObjective.Loss(network, options, batch, sampling, p, random, out int tokens);
                 (stepLoss.Total / options.GradientAccumulation).backward();
                 loss += stepLoss.Loss / options.GradientAccumulation;
                 if (stepLoss.WriterLoss is double w) { writer += w / options.GradientAccumulation; hasWriter = true; }
@@ -215,7 +210,7 @@ public static class Trainer
             if (evaluate || stopNow || (options.CheckpointEvery > 0 && state.Step % options.CheckpointEvery == 0))
             {
                 metricsLog.Flush();
-                SaveCheckpoint(checkpoints, state, named, optimizer);
+                TrainingCheckpoint.Save(checkpoints, state.Step, state, named, optimizer, Json);
             }
             if (stopNow)
             {
@@ -249,9 +244,9 @@ public static class Trainer
         string testPredictionsPath = Path.Combine(outDir, TestPredictionsFileName);
         if (test.Count > 0 && options.EvaluateTest)
         {
-            var testPredictions = PredictRows(network, test, options.EvalBatchSize, withProbabilities: true);
+            var testPredictions = Inference.PredictRows(network, test, options.EvalBatchSize, withText: true);
             testMetrics = Evaluation.Score(options.TaskKind, test, testPredictions);
-            WriteTestPredictions(testPredictionsPath, test, testPredictions);
+            Evaluation.WritePredictions(testPredictionsPath, test, testPredictions);
         }
         else if (File.Exists(testPredictionsPath))
         {
@@ -261,7 +256,7 @@ public static class Trainer
         if (options.SaveModel)
         {
             if (options.FineTuning == FineTuning.Lora) LoraAdapters.Merge(backbone);
-            SaveModel(network, modelDir);
+            TrainedModel.Save(network, modelDir);
         }
         // A finished run needs no resumable state (tens of MB per trial); the best weights are in model/.
         if (!options.SaveModel && Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
@@ -286,159 +281,11 @@ public static class Trainer
         return result;
     }
 
-    private static StepLoss ComputeLoss(MethodNetwork network, TrainOptions options, List<PreparedRow> batch, ScheduledSampling sampling,
-        double p, Random random, out int tokens)
-    {
-        var prompts = batch.Select(r => network.Prompt(new TextInput(r.Text, r.TextB))).ToList();
-        var targets = network.Targets(batch);
-        tokens = prompts.Sum(x => x.Length);
-        if (options.Method == MethodKind.Predictor) return network.PredictorLoss(prompts, targets);
-
-        var answers = batch.Select(network.Answer).ToList();
-        tokens += answers.Sum(a => a.Length + 1);
-        if (options.Method == MethodKind.Generator)
-        {
-            var generatorLoss = network.GeneratorLoss(prompts, answers, options.TrainOnPrompt, options.DigitWeights);
-            double value = generatorLoss.item<float>();
-            return new StepLoss(generatorLoss, value, value, null);
-        }
-
-        bool[,]? mask = p > 0 ? sampling.DrawMask(batch.Count, answers.Max(a => a.Length), p, random) : null;
-        var pass = network.PredGenForward(prompts, answers, mask, options.TrainOnPrompt, options.DigitWeights);
-        double lw = pass.WriterLoss.item<float>();
-        // L_D on the states at the model's own answer: the adapter's input at inference (see PredGenForward).
-        var output = network.Head!.forward(pass.AdapterInput).to(ScalarType.Float32);
-        var directorLoss = network.DirectorLoss(output, targets);
-        var total = WriterDirectorLoss.Combine(pass.WriterLoss.to(ScalarType.Float32), directorLoss, options.Loss);
-        return new StepLoss(total, total.item<float>(), lw, directorLoss.item<float>());
-    }
-
-    internal static List<Prediction> PredictRows(MethodNetwork network, IReadOnlyList<PreparedRow> rows, int batchSize, bool withProbabilities)
-    {
-        var predictions = new List<Prediction>(rows.Count);
-        for (int i = 0; i < rows.Count; i += batchSize)
-        {
-            var inputs = rows.Skip(i).Take(batchSize).Select(r => new TextInput(r.Text, r.TextB)).ToList();
-            predictions.AddRange(Inference.Predict(network, inputs, withProbabilities, withText: true));
-        }
-        return predictions;
-    }
-
     private static Metrics EvaluateRows(MethodNetwork network, IReadOnlyList<PreparedRow> rows, int batchSize)
     {
         network.Backbone.eval();
         network.Head?.eval();
-        return Evaluation.Score(network.Card.TaskKind, rows, PredictRows(network, rows, batchSize, withProbabilities: true));
-    }
-
-    /// <summary>
-    /// Without a validation file, a validation split carved from train: the rows with the lowest SHA-256 of
-    /// "validation|{id}", <see cref="CarvedValidationFraction"/> of them (at least one, leaving at least one to train on).
-    /// It depends on the row ids alone (not on the seed or the file order), so every method and seed of a run validates
-    /// on the same rows; the description goes into metrics.json.
-    /// </summary>
-    internal static (IReadOnlyList<PreparedRow> Train, IReadOnlyList<PreparedRow> Validation, string Description) CarveValidation(IReadOnlyList<PreparedRow> train)
-    {
-        if (train.Count < 2)
-            throw new InvalidDataException($"without a {DatasetSplit.ValidationFile} the trainer carves validation rows from {DatasetSplit.TrainFile}, which needs at least 2 rows (it has {train.Count})");
-        int count = Math.Clamp((int)Math.Round(train.Count * CarvedValidationFraction), 1, train.Count - 1);
-        var ordered = train.Select((row, index) => (Row: row, Index: index, Key: DeterministicSplit.Hash(CarveSalt + "|" + row.Id)))
-            .OrderBy(x => x.Key, StringComparer.Ordinal).ThenBy(x => x.Index).ToList();
-        var chosen = ordered.Take(count).Select(x => x.Index).ToHashSet();
-        var validation = ordered.Take(count).OrderBy(x => x.Index).Select(x => x.Row).ToList();
-        var rest = train.Where((_, index) => !chosen.Contains(index)).ToList();
-        string description = string.Create(CultureInfo.InvariantCulture,
-            $"carved from {DatasetSplit.TrainFile} (no {DatasetSplit.ValidationFile}): {count} of {train.Count} rows, those with the lowest SHA-256 of \"{CarveSalt}|{{id}}\"");
-        return (rest, validation, description);
-    }
-
-    private static ModelCard BuildCard(TrainOptions options, IReadOnlyList<PreparedRow> train, ITextTokenizer tokenizer, LlamaConfig config, string baseModelDir)
-    {
-        // The preparer's decision when the pipeline sent one, else the same decision over the training rows.
-        var answer = options.AnswerFormat ?? AnswerFormat.Of(options.TaskKind, train, options.MaxDecimals);
-        answer.Check(options.TaskKind, train, DatasetSplit.TrainFile);
-        IReadOnlyList<string>? labels = null;
-        NumberFormat? format = null;
-        double mean = 0, std = 1;
-        if (options.TaskKind == TaskKind.Classification)
-        {
-            labels = answer.Labels!;
-            if (labels.Count < 2) throw new InvalidDataException($"classification needs at least two labels in {DatasetSplit.TrainFile}; found [{string.Join(", ", labels)}]");
-        }
-        else
-        {
-            var values = train.Select(r => r.Value!.Value).ToList();
-            format = answer.NumberFormat!;
-            mean = values.Average();
-            double variance = values.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, values.Count);
-            std = variance > 1e-12 ? Math.Sqrt(variance) : 1;
-        }
-        return new ModelCard
-        {
-            Method = options.Method,
-            TaskKind = options.TaskKind,
-            Labels = labels,
-            NumberFormat = format,
-            TargetMean = mean,
-            TargetStd = std,
-            Prompt = options.Prompt ?? PromptTemplate.Default,
-            MaxPromptTokens = options.MaxPromptTokens,
-            Pooling = options.Pooling,
-            PredictorHead = options.PredictorHead,
-            AnswerPositions = options.Method == MethodKind.Predictor ? 0 : MethodNetwork.AnswerPositions(options.TaskKind, labels, format, tokenizer),
-            AdapterReadsPromptState = options.Method == MethodKind.PredGen && options.AdapterReadsPromptState,
-            AdapterHidden = options.AdapterHidden > 0 ? options.AdapterHidden : config.HiddenSize,
-            HiddenSize = config.HiddenSize,
-            FineTuning = options.FineTuning,
-            Loss = options.Method == MethodKind.PredGen ? options.Loss : null,
-            BaseModel = Path.GetFileName(Path.TrimEndingDirectorySeparator(baseModelDir)),
-            Seed = options.Seed,
-        };
-    }
-
-    internal static IReadOnlyList<PreparedRow> ReadSplit(string dataDir, string split, TaskKind kind, bool required)
-    {
-        string path = Path.Combine(dataDir, DatasetSplit.FileName(split));
-        if (!File.Exists(path))
-        {
-            if (required) throw new FileNotFoundException($"{path} is missing", path);
-            return [];
-        }
-        var rows = PreparedRow.ReadJsonl(path);
-        foreach (var r in rows)
-            if (r.Kind != kind)
-                throw new InvalidDataException($"{path}: row {r.Id} has a {(r.Kind == TaskKind.Classification ? "string" : "numeric")} label but the task kind is {kind.ToString().ToLowerInvariant()}");
-        return rows;
-    }
-
-    /// <summary>Rows [start, start+count) of the endless stream of epochs, each a seeded permutation of the training set.</summary>
-    private static List<PreparedRow> BatchRows(IReadOnlyList<PreparedRow> train, int seed, int start, int count)
-    {
-        var batch = new List<PreparedRow>(count);
-        int n = train.Count;
-        int[]? order = null;
-        int orderEpoch = -1;
-        for (int slot = start; slot < start + count; slot++)
-        {
-            int epoch = slot / n;
-            if (epoch != orderEpoch)
-            {
-                order = Enumerable.Range(0, n).ToArray();
-                new Random((int)(Mix(seed, epoch, 0xda7a) & 0x7fffffff)).Shuffle(order);
-                orderEpoch = epoch;
-            }
-            batch.Add(train[order![slot % n]]);
-        }
-        return batch;
-    }
-
-    private static long Mix(int seed, int step, int salt)
-    {
-        ulong x = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ (ulong)(uint)step * 0xBF58476D1CE4E5B9UL ^ (ulong)(uint)salt * 0x94D049BB133111EBUL;
-        x ^= x >> 31;
-        x *= 0xD6E8FEB86659FD93UL;
-        x ^= x >> 32;
-        return (long)(x & 0x7fffffffffffffffUL);
+        return Evaluation.Score(network.Card.TaskKind, rows, Inference.PredictRows(network, rows, batchSize, withText: true));
     }
 
     private static List<(string Name, Parameter Parameter)> TrainableParameters(MethodNetwork network)
@@ -459,35 +306,6 @@ public static class Trainer
         foreach (var t in weights.Values) t.Dispose();
     }
 
-    private static void SaveCheckpoint(string directory, RunState state, List<(string Name, Parameter Parameter)> named, AdamW optimizer)
-    {
-        var tensors = named.ToDictionary(n => "param." + n.Name, n => (Tensor)n.Parameter, StringComparer.Ordinal);
-        foreach (var (k, v) in optimizer.State()) tensors["adam." + k] = v;
-        SafeTensors.Write(Path.Combine(directory, WeightsFile), tensors);
-        state.OptimizerSteps = optimizer.StepCount;
-        string temporary = Path.Combine(directory, StateFile + ".tmp");
-        File.WriteAllText(temporary, JsonSerializer.Serialize(state, Json));
-        File.Move(temporary, Path.Combine(directory, StateFile), overwrite: true);
-    }
-
-    private static RunState RestoreCheckpoint(string directory, List<(string Name, Parameter Parameter)> named, AdamW optimizer)
-    {
-        var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(directory, StateFile)), Json)
-            ?? throw new InvalidDataException("empty checkpoint state");
-        var tensors = SafeTensors.Read(Path.Combine(directory, WeightsFile));
-        using (no_grad())
-        {
-            foreach (var (name, parameter) in named)
-            {
-                if (!tensors.TryGetValue("param." + name, out var w)) throw new InvalidDataException($"checkpoint lacks '{name}': was it written with other options?");
-                parameter.copy_(w);
-            }
-        }
-        optimizer.Load(tensors.Where(kv => kv.Key.StartsWith("adam.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key[5..], kv => kv.Value, StringComparer.Ordinal), state.OptimizerSteps);
-        foreach (var t in tensors.Values) t.Dispose();
-        return state;
-    }
-
     private static void TruncateStepMetrics(string path, int step)
     {
         if (!File.Exists(path)) return;
@@ -499,42 +317,9 @@ public static class Trainer
         File.WriteAllLines(path, kept);
     }
 
-    internal static void WriteTestPredictions(string path, IReadOnlyList<PreparedRow> rows, IReadOnlyList<Prediction> predictions)
-    {
-        using var writer = new StreamWriter(path, append: false);
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var o = new JsonObject { ["id"] = rows[i].Id };
-            if (rows[i].Label != null)
-            {
-                o["label"] = rows[i].Label;
-                o["predicted_label"] = predictions[i].Label;
-                if (predictions[i].Probability is double pr) o["probability"] = pr;
-            }
-            else
-            {
-                o["value"] = rows[i].Value;
-                o["predicted_value"] = predictions[i].Value;
-            }
-            if (predictions[i].GeneratedText != null) o["generated_text"] = predictions[i].GeneratedText;
-            writer.WriteLine(o.ToJsonString());
-        }
-    }
-
-    internal static void SaveModel(MethodNetwork network, string modelDir)
-    {
-        if (Directory.Exists(modelDir)) Directory.Delete(modelDir, recursive: true);
-        ModelDirectory.Save(network.Backbone, network.Tokenizer, modelDir);
-        if (network.Head != null)
-            SafeTensors.Write(Path.Combine(modelDir, ModelCard.HeadFileName),
-                network.Head.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal));
-        network.Card.Save(modelDir);
-    }
-
     private sealed class RunState
     {
         public int Step { get; set; }
-        public int OptimizerSteps { get; set; }
         public double? BestScore { get; set; }
         public int BestStep { get; set; }
         public int BadEvaluations { get; set; }

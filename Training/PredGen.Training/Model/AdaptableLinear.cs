@@ -21,12 +21,12 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     private Linear? loraA;
     private Linear? loraB;
 
-    public AdaptableLinear(long inFeatures, long outFeatures, bool hasBias) : base(nameof(AdaptableLinear))
+    public AdaptableLinear(long inFeatures, long outFeatures, bool hasBias, Device? device = null) : base(nameof(AdaptableLinear))
     {
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        weight = new Parameter(empty(outFeatures, inFeatures));
-        bias = hasBias ? new Parameter(zeros(outFeatures)) : null;
+        weight = new Parameter(empty(outFeatures, inFeatures, device: device));
+        bias = hasBias ? new Parameter(zeros(outFeatures, device: device)) : null;
         RegisterComponents();
     }
 
@@ -49,7 +49,8 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = LoraDropout > 0 ? nn.functional.dropout(input, LoraDropout, training) : input;
         var update = loraB.forward(loraA.forward(x));
-        return y.add(update, LoraScale).MoveToOuterDisposeScope();
+        using var scale = LoraScale.ToScalar(); // explicit, held to the end (see RmsNorm)
+        return y.add(update, scale).MoveToOuterDisposeScope();
     }
 
     /// <summary>Adds A (Kaiming-uniform, as nn.Linear and PEFT) and B (zeros): the adapted layer starts equal to the base.</summary>

@@ -21,8 +21,13 @@ public sealed record CausalLMInput(Tensor InputIds, Tensor? AttentionMask = null
 /// <param name="Cache">The cache passed in, now holding these tokens too.</param>
 public sealed record CausalLMOutput(Tensor? Logits, Tensor HiddenStates, KVCache? Cache);
 
-/// <summary>What every decoder layer needs for one forward: rotary tables, the mask, the cache.</summary>
-internal sealed record LayerContext(Tensor Cos, Tensor Sin, AttentionLayout Attention, KVCache? Cache);
+/// <summary>What every decoder layer needs for one forward: rotary tables (computed once per forward, as in ML.NET's
+/// GenAI.LLaMA), the mask, the cache.</summary>
+public sealed record LayerContext(Tensor Cos, Tensor Sin, AttentionLayout Attention, KVCache? Cache);
 
 /// <summary>How attention is masked in this forward: causal kernel, explicit boolean mask, or nothing (one new token, no padding).</summary>
-internal sealed record AttentionLayout(bool IsCausal, Tensor? Mask);
+public sealed record AttentionLayout(bool IsCausal, Tensor? Mask);
+
+/// <summary>Input of <see cref="LlamaDecoderLayer"/> and <see cref="LlamaAttention"/>: [B, T, H] hidden states and the
+/// forward's shared <see cref="LayerContext"/>.</summary>
+public sealed record LayerInput(Tensor Hidden, LayerContext Context);

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace PredGen.Training.Model;
 
 /// <summary>Grouped-query self-attention with rotary positions; Hugging Face names q_proj, k_proj, v_proj, o_proj.</summary>
-public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
+public sealed class LlamaAttention : nn.Module<LayerInput, Tensor>
 {
     [TorchSharp.Utils.ComponentName(Name = "q_proj")] private readonly AdaptableLinear qProj;
     [TorchSharp.Utils.ComponentName(Name = "k_proj")] private readonly AdaptableLinear kProj;
@@ -15,25 +15,24 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     private readonly int kvHeads;
     private readonly int headDim;
 
-    public LlamaAttention(LlamaConfig config, int layerIndex) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig config, int layerIndex, Device? device = null) : base(nameof(LlamaAttention))
     {
         ArgumentNullException.ThrowIfNull(config);
         this.layerIndex = layerIndex;
         heads = config.NumAttentionHeads;
         kvHeads = config.NumKeyValueHeads;
         headDim = config.HeadDim;
-        qProj = new AdaptableLinear(config.HiddenSize, heads * headDim, config.AttentionBias);
-        kProj = new AdaptableLinear(config.HiddenSize, kvHeads * headDim, config.AttentionBias);
-        vProj = new AdaptableLinear(config.HiddenSize, kvHeads * headDim, config.AttentionBias);
-        oProj = new AdaptableLinear(heads * headDim, config.HiddenSize, config.AttentionBias);
+        qProj = new AdaptableLinear(config.HiddenSize, heads * headDim, config.AttentionBias, device);
+        kProj = new AdaptableLinear(config.HiddenSize, kvHeads * headDim, config.AttentionBias, device);
+        vProj = new AdaptableLinear(config.HiddenSize, kvHeads * headDim, config.AttentionBias, device);
+        oProj = new AdaptableLinear(heads * headDim, config.HiddenSize, config.AttentionBias, device);
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) =>
-        throw new InvalidOperationException("LlamaAttention needs rotary tables and a mask: call Compute(hidden, context).");
-
-    internal Tensor Compute(Tensor hidden, LayerContext context)
+    public override Tensor forward(LayerInput input)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        var (hidden, context) = (input.Hidden, input.Context);
         using var scope = NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
         var q = qProj.forward(hidden).view(b, t, heads, headDim).transpose(1, 2);

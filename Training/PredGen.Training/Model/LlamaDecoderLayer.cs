@@ -4,30 +4,29 @@ using static TorchSharp.torch;
 namespace PredGen.Training.Model;
 
 /// <summary>Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.)).</summary>
-public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
+public sealed class LlamaDecoderLayer : nn.Module<LayerInput, Tensor>
 {
     [TorchSharp.Utils.ComponentName(Name = "self_attn")] private readonly LlamaAttention selfAttn;
     [TorchSharp.Utils.ComponentName(Name = "mlp")] private readonly LlamaMlp mlp;
     [TorchSharp.Utils.ComponentName(Name = "input_layernorm")] private readonly RmsNorm inputLayerNorm;
     [TorchSharp.Utils.ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm postAttentionLayerNorm;
 
-    public LlamaDecoderLayer(LlamaConfig config, int layerIndex) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, Device? device = null) : base(nameof(LlamaDecoderLayer))
     {
         ArgumentNullException.ThrowIfNull(config);
-        selfAttn = new LlamaAttention(config, layerIndex);
-        mlp = new LlamaMlp(config);
-        inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        selfAttn = new LlamaAttention(config, layerIndex, device);
+        mlp = new LlamaMlp(config, device);
+        inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) =>
-        throw new InvalidOperationException("LlamaDecoderLayer needs rotary tables and a mask: call Compute(hidden, context).");
-
-    internal Tensor Compute(Tensor hidden, LayerContext context)
+    public override Tensor forward(LayerInput input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         using var scope = NewDisposeScope();
-        var h = hidden + selfAttn.Compute(inputLayerNorm.forward(hidden), context);
+        var hidden = input.Hidden;
+        var h = hidden + selfAttn.forward(new LayerInput(inputLayerNorm.forward(hidden), input.Context));
         var output = h + mlp.forward(postAttentionLayerNorm.forward(h));
         return output.MoveToOuterDisposeScope();
     }

@@ -7,19 +7,20 @@ namespace PredGen.Training.Model;
 /// <summary>
 /// Llama decoder with a language-model head. Parameter names equal Hugging Face's LlamaForCausalLM
 /// (model.embed_tokens.weight, model.layers.N.self_attn.q_proj.weight, ..., model.norm.weight, lm_head.weight), so
-/// checkpoints map with no renaming. Built on the CPU in fp32; move with .to(device) / .to(dtype) afterwards.
+/// checkpoints map with no renaming. Built on the CPU in fp32 (or on <c>device</c>: the meta device gives a model
+/// with shapes and no storage); move with .to(device) / .to(dtype) afterwards.
 /// </summary>
 public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
 {
     [TorchSharp.Utils.ComponentName(Name = "model")] private readonly LlamaModel model;
     [TorchSharp.Utils.ComponentName(Name = "lm_head")] private readonly AdaptableLinear? lmHead;
 
-    public LlamaForCausalLM(LlamaConfig config) : base(nameof(LlamaForCausalLM))
+    public LlamaForCausalLM(LlamaConfig config, Device? device = null) : base(nameof(LlamaForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
-        model = new LlamaModel(config);
-        lmHead = config.TieWordEmbeddings ? null : new AdaptableLinear(config.HiddenSize, config.VocabSize, hasBias: false);
+        model = new LlamaModel(config, device);
+        lmHead = config.TieWordEmbeddings ? null : new AdaptableLinear(config.HiddenSize, config.VocabSize, hasBias: false, device);
         RegisterComponents();
         InitializeWeights();
     }

@@ -10,12 +10,12 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     [TorchSharp.Utils.ComponentName(Name = "up_proj")] private readonly AdaptableLinear upProj;
     [TorchSharp.Utils.ComponentName(Name = "down_proj")] private readonly AdaptableLinear downProj;
 
-    public LlamaMlp(LlamaConfig config) : base(nameof(LlamaMlp))
+    public LlamaMlp(LlamaConfig config, Device? device = null) : base(nameof(LlamaMlp))
     {
         ArgumentNullException.ThrowIfNull(config);
-        gateProj = new AdaptableLinear(config.HiddenSize, config.IntermediateSize, config.MlpBias);
-        upProj = new AdaptableLinear(config.HiddenSize, config.IntermediateSize, config.MlpBias);
-        downProj = new AdaptableLinear(config.IntermediateSize, config.HiddenSize, config.MlpBias);
+        gateProj = new AdaptableLinear(config.HiddenSize, config.IntermediateSize, config.MlpBias, device);
+        upProj = new AdaptableLinear(config.HiddenSize, config.IntermediateSize, config.MlpBias, device);
+        downProj = new AdaptableLinear(config.IntermediateSize, config.HiddenSize, config.MlpBias, device);
         RegisterComponents();
     }
 

@@ -12,12 +12,12 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
     [TorchSharp.Utils.ComponentName(Name = "norm")] private readonly RmsNorm norm;
     private readonly RotaryEmbedding rotary;
 
-    public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
+    public LlamaModel(LlamaConfig config, Device? device = null) : base(nameof(LlamaModel))
     {
         ArgumentNullException.ThrowIfNull(config);
-        embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize);
-        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i)).ToArray());
-        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: device);
+        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i, device)).ToArray());
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
         rotary = new RotaryEmbedding(config);
         RegisterComponents();
     }
@@ -43,12 +43,14 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
 
         // Positions count real tokens only, so a left-padded row sees the same rotary phases as the unpadded sequence.
         var pastCount = past > 0 ? cache!.Mask!.sum([1L], keepdim: true) : zeros(b, 1, ScalarType.Int64, ids.device);
-        var positions = (newMask.cumsum(1) - 1 + pastCount).clamp_min(0);
+        using var one = 1L.ToScalar();     // explicit Scalars, held to the end (see RmsNorm)
+        using var zero = 0L.ToScalar();
+        var positions = (newMask.cumsum(1) - one + pastCount).clamp_min(zero);
 
         var hidden = embedTokens.forward(ids);
         var (cos, sin) = rotary.Tables(positions, hidden.dtype);
         var context = new LayerContext(cos, sin, Layout(fullMask, padded, past, t), cache);
-        foreach (var layer in layers) hidden = layer.Compute(hidden, context);
+        foreach (var layer in layers) hidden = layer.forward(new LayerInput(hidden, context));
         cache?.Commit(fullMask);
         return norm.forward(hidden).MoveToOuterDisposeScope();
     }
@@ -81,7 +83,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         var hidden = embedTokens.forward(input.InputIds);
         var (cos, sin) = rotary.Tables(positions, hidden.dtype);
         var context = new LayerContext(cos, sin, new AttentionLayout(IsCausal: false, Mask: allowed), cache);
-        foreach (var layer in layers) hidden = layer.Compute(hidden, context);
+        foreach (var layer in layers) hidden = layer.forward(new LayerInput(hidden, context));
         cache.Commit(cat([cache.Mask!, ones(b, t, ScalarType.Int64, device)], 1));
         return norm.forward(hidden).MoveToOuterDisposeScope();
     }

@@ -11,9 +11,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     private readonly Parameter weight;
     private readonly double eps;
 
-    public RmsNorm(long size, double eps) : base(nameof(RmsNorm))
+    public RmsNorm(long size, double eps, Device? device = null) : base(nameof(RmsNorm))
     {
-        weight = new Parameter(ones(size));
+        weight = new Parameter(ones(size, device: device));
         this.eps = eps;
         RegisterComponents();
     }
@@ -23,7 +23,10 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = input.to(ScalarType.Float32);
         var variance = x.square().mean([-1L], keepdim: true);
-        var normed = (x * rsqrt(variance + eps)).to(input.dtype);
+        // An explicit Scalar held to the end of the call: TorchSharp 0.107 leaves implicitly converted Scalars to the
+        // finalizer, which can free one while the native op still reads it ("Unknown scalar type" under GC pressure).
+        using var epsilon = eps.ToScalar();
+        var normed = (x * rsqrt(variance + epsilon)).to(input.dtype);
         return (weight * normed).MoveToOuterDisposeScope();
     }
 }

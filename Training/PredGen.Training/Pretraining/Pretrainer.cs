@@ -79,13 +79,18 @@ public sealed record CorpusEntry(
 /// <summary>
 /// Next-byte pretraining of the backbone's LlamaForCausalLM: AdamW (beta2 0.95), linear warm-up then cosine decay,
 /// gradient clipping, held-out validation before the first step (the random initialisation's loss) and every
-/// <see cref="PretrainOptions.EvalEvery"/> steps. Resumable: {out}/checkpoint holds weights, optimizer state and the
-/// step; the data of step s depends only on (seed, s). Writes the model directory ModelDirectory.Load reads, plus
+/// <see cref="PretrainOptions.EvalEvery"/> steps. The optimizer, the schedule and the checkpoint are fine-tuning's own
+/// (<see cref="AdamW"/>, <see cref="WarmupCosineSchedule"/>, <see cref="TrainingCheckpoint"/> in {out}/checkpoints);
+/// the data of step s depends only on (seed, s), so a resumed run continues on the same batches. Writes the model directory ModelDirectory.Load reads, plus
 /// loss.csv, pretraining.json and heldout.txt.
 /// </summary>
 public static class Pretrainer
 {
-    public const string CheckpointFolder = "checkpoint";
+    public const string CheckpointFolder = TrainingCheckpoint.DirectoryName;
+
+    /// <summary>Where pretraining checkpointed before it shared fine-tuning's layout (weights in model.safetensors,
+    /// TorchSharp's own AdamW state in optimizer.bin): its weights and step are resumed, its moments start afresh.</summary>
+    private const string LegacyCheckpointFolder = "checkpoint";
     public const string LossCurveFile = "loss.csv";
     public const string SummaryFile = "pretraining.json";
     public const string HeldOutFile = "heldout.txt";
@@ -124,11 +129,14 @@ public static class Pretrainer
         torch.manual_seed(options.Seed);
         using var model = new LlamaForCausalLM(config);
         model.to(device);
-        var parameters = model.parameters().ToList();
-        using var optimizer = torch.optim.AdamW(parameters, lr: options.LearningRate, beta1: 0.9, beta2: 0.95, weight_decay: options.WeightDecay);
+        var named = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        var parameters = named.Select(p => p.parameter).ToList();
+        using var optimizer = new AdamW(named.Select(p => (p.name, p.parameter, 1.0)), beta1: 0.9, beta2: 0.95, epsilon: 1e-8, options.WeightDecay);
 
         string checkpointDir = Path.Combine(outDirectory, CheckpointFolder);
-        var state = LoadCheckpoint(model, optimizer, checkpointDir) ?? new TrainingState(0, 0, 0, null, []);
+        var state = TrainingCheckpoint.Exists(checkpointDir)
+            ? TrainingCheckpoint.Restore<TrainingState>(checkpointDir, named, optimizer, StateJson)
+            : LoadLegacyCheckpoint(model, Path.Combine(outDirectory, LegacyCheckpointFolder)) ?? new TrainingState(0, 0, 0, null, []);
         var validationWindows = corpus.ValidationWindows(options.ValidationWindowsPerFile, options.SequenceLength, tokenizer);
         var validation = validationWindows.Select(w => w.Ids).ToList();
         long validationTokens = validation.Count * (long)options.SequenceLength;
@@ -153,17 +161,16 @@ public static class Pretrainer
         while (step < options.Steps)
         {
             double lr = WarmupCosineSchedule.LearningRate(step, options.Steps, options.WarmupSteps, options.LearningRate, options.MinLearningRateRatio);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             var random = new Random(HashCode.Combine(options.Seed, step));
             long[] batch = corpus.SampleBatch(random, options.BatchSize, options.SequenceLength, tokenizer.BosId);
             using (var scope = NewDisposeScope())
             {
                 var ids = tensor(batch, [options.BatchSize, options.SequenceLength + 1], ScalarType.Int64).to(device);
                 var loss = LanguageModelLoss(model, ids);
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 loss.backward();
                 nn.utils.clip_grad_norm_(parameters, options.GradientClip);
-                optimizer.step();
+                optimizer.Step(lr);
                 lossSum += loss.item<float>();
                 lossCount++;
             }
@@ -182,7 +189,7 @@ public static class Pretrainer
                 lossSum = 0; lossCount = 0;
             }
             if (step % options.CheckpointEvery == 0 || last || outOfTime)
-                SaveCheckpoint(model, optimizer, checkpointDir, new TrainingState(step, tokens, elapsed, randomInitLoss, curve));
+                TrainingCheckpoint.Save(checkpointDir, step, new TrainingState(step, tokens, elapsed, randomInitLoss, curve), named, optimizer, StateJson);
             if (outOfTime && !last) break;
         }
 
@@ -197,7 +204,7 @@ public static class Pretrainer
             validationTokens, validationBytes, Math.Round(BitsPerByte(randomInitLoss), 4), Math.Round(BitsPerByte(finalLoss), 4),
             tokenizer is ByteTokenizer ? "byte" : Path.GetFileName(Path.GetFullPath(options.Tokenizer!).TrimEnd(Path.DirectorySeparatorChar)),
             tokenizer.VocabSize, corpus.TrainTokens, corpus.Files.Select(f => new CorpusEntry(f.Name, f.Bytes.Length, f.TrainLength, f.Sha256)).ToList(),
-            $"AdamW(beta1 0.9, beta2 0.95, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}), peak lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
+            $"AdamW(beta1 0.9, beta2 0.95, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)} on matrices), peak lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
             $"{options.WarmupSteps} warm-up steps, cosine to {options.MinLearningRateRatio.ToString(CultureInfo.InvariantCulture)} x peak, clip {options.GradientClip.ToString(CultureInfo.InvariantCulture)}",
             finished);
         File.WriteAllText(Path.Combine(outDirectory, SummaryFile), JsonSerializer.Serialize(summary, Indented) + "\n");
@@ -288,28 +295,13 @@ public static class Pretrainer
 
     private sealed record TrainingState(int Step, long Tokens, double ElapsedSeconds, double? RandomInitValidationLoss, IReadOnlyList<PretrainPoint> Curve);
 
-    private static void SaveCheckpoint(LlamaForCausalLM model, TorchSharp.Modules.AdamW optimizer, string directory, TrainingState state)
+    /// <summary>The step, curve and weights of a checkpoint in the layout before <see cref="TrainingCheckpoint"/>; null
+    /// when there is none.</summary>
+    private static TrainingState? LoadLegacyCheckpoint(LlamaForCausalLM model, string directory)
     {
-        // Written next to the old checkpoint and swapped in, so a kill mid-write never leaves a torn checkpoint.
-        string temp = directory + ".tmp";
-        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        Directory.CreateDirectory(temp);
-        var tensors = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
-        ModelDirectory.WriteWeights(temp, tensors, ScalarType.Float32);
-        optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
-        File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, StateJson));
-        string old = directory + ".old";
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-        if (Directory.Exists(directory)) Directory.Move(directory, old);
-        Directory.Move(temp, directory);
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-    }
-
-    private static TrainingState? LoadCheckpoint(LlamaForCausalLM model, TorchSharp.Modules.AdamW optimizer, string directory)
-    {
-        if (!File.Exists(Path.Combine(directory, "state.json"))) return null;
+        string statePath = Path.Combine(directory, TrainingCheckpoint.StateFile);
+        if (!File.Exists(statePath)) return null;
         ModelDirectory.LoadWeights(model, directory);
-        optimizer.load_state_dict(Path.Combine(directory, "optimizer.bin"));
-        return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(Path.Combine(directory, "state.json")), StateJson);
+        return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath), StateJson);
     }
 }

@@ -3,6 +3,7 @@ using PredGen.Shared.Data;
 using PredGen.Training.Lora;
 using PredGen.Training.Methods;
 using PredGen.Training.Model;
+using PredGen.Training.Optimization;
 using PredGen.Training.Tokenization;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

@@ -13,7 +13,7 @@ public sealed class TrainerSplitTests
     public void The_carved_validation_split_is_a_tenth_of_train_chosen_by_row_id_hash_whatever_the_file_order()
     {
         var rows = Rows(45);
-        var (train, validation, description) = Trainer.CarveValidation(rows);
+        var (train, validation, description) = TrainingData.CarveValidation(rows);
         Assert.Equal(4, validation.Count);                               // round(45 × 0.1) = 4 (banker's rounding of 4.5)
         Assert.Equal(41, train.Count);
         Assert.Empty(train.Select(r => r.Id).Intersect(validation.Select(r => r.Id)));
@@ -21,10 +21,10 @@ public sealed class TrainerSplitTests
         Assert.Contains("carved from train.jsonl", description, StringComparison.Ordinal);
 
         var shuffled = rows.AsEnumerable().Reverse().ToList();
-        var (_, again, _) = Trainer.CarveValidation(shuffled);
+        var (_, again, _) = TrainingData.CarveValidation(shuffled);
         Assert.Equal(validation.Select(r => r.Id).Order(), again.Select(r => r.Id).Order());
-        Assert.Single(Trainer.CarveValidation(Rows(3)).Validation);      // at least one row, and at least one left to train on
-        Assert.Throws<InvalidDataException>(() => Trainer.CarveValidation(Rows(1)));
+        Assert.Single(TrainingData.CarveValidation(Rows(3)).Validation);      // at least one row, and at least one left to train on
+        Assert.Throws<InvalidDataException>(() => TrainingData.CarveValidation(Rows(1)));
     }
 
     [Fact]

@@ -74,11 +74,37 @@ public sealed class PretrainerTests : IDisposable
     }
 
     [Fact]
-    public void Warmup_then_cosine_reaches_the_floor_at_the_last_step()
+    public void Pretraining_checkpoints_in_the_fine_tuning_layout_and_resumes_a_checkpoint_of_the_layout_before_it()
+    {
+        string outDir = Path.Combine(_root, "legacy");
+        var first = Pretrainer.Run(Options(20), outDir);
+        string shared = Path.Combine(outDir, TrainingCheckpoint.DirectoryName);
+        Assert.True(TrainingCheckpoint.Exists(shared));
+        Assert.Equal(["state-0000020.safetensors", "state.json"], Directory.GetFiles(shared).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+        // The layout before: {out}/checkpoint with the weights as model.safetensors and the loop's state.json.
+        string legacy = Path.Combine(outDir, "checkpoint");
+        Directory.CreateDirectory(legacy);
+        File.Copy(Path.Combine(shared, TrainingCheckpoint.StateFile), Path.Combine(legacy, TrainingCheckpoint.StateFile));
+        File.Copy(Path.Combine(outDir, ModelDirectory.WeightsFile), Path.Combine(legacy, ModelDirectory.WeightsFile));
+        Directory.Delete(shared, recursive: true);
+
+        var resumed = Pretrainer.Run(Options(30), outDir);
+        Assert.Equal(20, first.CompletedSteps);
+        Assert.Equal(30, resumed.CompletedSteps);
+        Assert.Equal(30 * 4 * 48, resumed.TokensSeen);
+        Assert.Equal(first.RandomInitValidationLoss, resumed.RandomInitValidationLoss);
+        Assert.True(TrainingCheckpoint.Exists(shared));
+    }
+
+    [Fact]
+    public void Warmup_then_cosine_reaches_the_floor_at_total_steps_so_the_last_update_still_moves()
     {
         Assert.Equal(1e-3 * 1 / 10, WarmupCosineSchedule.LearningRate(0, 100, 10, 1e-3, 0.1), 12);
         Assert.Equal(1e-3, WarmupCosineSchedule.LearningRate(10, 100, 10, 1e-3, 0.1), 12);
-        Assert.Equal(1e-4, WarmupCosineSchedule.LearningRate(99, 100, 10, 1e-3, 0.1), 12);
-        Assert.Equal(1e-3 * 0.55, WarmupCosineSchedule.LearningRate(10 + 89 / 2, 100, 10, 1e-3, 0.1), 4);
+        Assert.Equal(1e-3 * 0.55, WarmupCosineSchedule.LearningRate(55, 100, 10, 1e-3, 0.1), 12); // half-way through the decay
+        Assert.Equal(1e-3 * (0.1 + 0.45 * (1 + Math.Cos(Math.PI * 89 / 90))), WarmupCosineSchedule.LearningRate(99, 100, 10, 1e-3, 0.1), 12);
+        Assert.True(WarmupCosineSchedule.LearningRate(99, 100, 10, 1e-3, 0) > 0);
+        Assert.Equal(1e-4, WarmupCosineSchedule.LearningRate(100, 100, 10, 1e-3, 0.1), 12);
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using PredGen.Shared.Data;
 using PredGen.Training.Lora;
 using PredGen.Training.Model;
+using PredGen.Training.Optimization;
 using PredGen.Training.Runtime;
 using PredGen.Training.Tokenization;
 using static TorchSharp.torch;
@@ -189,13 +190,10 @@ public static class MethodsBenchmark
             optimizer.Step(1e-5);
             optimizer.ZeroGrad();
         });
-        double Generator() => Update(() => network.GeneratorLoss(prompts, answers, trainOnPrompt: false, digitWeights: true));
+        // The trainer's own objectives (MethodObjective), so the timing is of the step that trains.
+        double Generator() => Update(() => GeneratorObjective.Loss(network, prompts, answers, trainOnPrompt: false, digitWeights: true).Total);
         double PredGen(bool[,]? mask) => Update(() =>
-        {
-            var pass = network.PredGenForward(prompts, answers, mask, trainOnPrompt: false, digitWeights: true);
-            var director = network.DirectorLoss(network.Head!.forward(pass.AdapterInput).to(ScalarType.Float32), targets);
-            return WriterDirectorLoss.Combine(pass.WriterLoss, director, LossVariant.WdalStabilized);
-        });
+            PredGenObjective.Loss(network, prompts, answers, targets, mask, trainOnPrompt: false, digitWeights: true, LossVariant.WdalStabilized).Total);
 
         // Interleave the kinds of step so drifting machine load hits all alike.
         for (int i = 0; i < 2; i++) { Generator(); PredGen(null); PredGen(half); PredGen(all); }

@@ -149,4 +149,17 @@ internal static class Inference
         for (int r = 0; r < rows; r++) result[r] = data.AsSpan((int)(r * cols), (int)cols).ToArray();
         return result;
     }
+
+    /// <summary>Every row predicted in batches of <paramref name="batchSize"/>, classes scored exactly over every label
+    /// (probabilities included): the one path of validation, test metrics and <see cref="Evaluation.Evaluate"/>.</summary>
+    internal static List<Prediction> PredictRows(MethodNetwork network, IReadOnlyList<PreparedRow> rows, int batchSize, bool withText)
+    {
+        var predictions = new List<Prediction>(rows.Count);
+        for (int i = 0; i < rows.Count; i += batchSize)
+        {
+            var inputs = rows.Skip(i).Take(batchSize).Select(r => new TextInput(r.Text, r.TextB)).ToList();
+            predictions.AddRange(Predict(network, inputs, withProbabilities: true, withText));
+        }
+        return predictions;
+    }
 }

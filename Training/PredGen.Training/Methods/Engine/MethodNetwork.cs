@@ -7,17 +7,13 @@ using static TorchSharp.torch;
 
 namespace PredGen.Training.Methods;
 
-/// <summary>The loss of one micro-batch: what backward runs on, and its parts for metrics.jsonl.</summary>
-internal sealed record StepLoss(Tensor Total, double Loss, double? WriterLoss, double? DirectorLoss);
-
 /// <summary>
 /// One backbone with what a method adds: the Predictor's head or PredGen's task adapter, the answer grammar (label
-/// trie or number format) and the prompt. Training losses and inference live here, so the trainer and the served
-/// model run exactly the same computation.
+/// trie or number format) and the prompt. The forward passes live here, for training and inference alike, so the
+/// trainer and the served model run exactly the same computation; each method's loss over them is in Objectives/.
 /// </summary>
 internal sealed class MethodNetwork : IDisposable
 {
-    private const long IgnoreIndex = -100;
     private readonly LabelTrie? trie;
     private readonly NumberGrammar? grammar;
     private readonly int[][] labelTokens = [];
@@ -80,27 +76,19 @@ internal sealed class MethodNetwork : IDisposable
         ? tensor(rows.Select(r => (long)LabelIndex(r.Label!)).ToArray(), device: Backbone.Device)
         : tensor(rows.Select(r => (float)((r.Value!.Value - Card.TargetMean) / Card.TargetStd)).ToArray(), device: Backbone.Device);
 
-    // ---- training ---------------------------------------------------------------------------------------------------
+    // ---- training passes ------------------------------------------------------------------------------------------
 
-    public StepLoss PredictorLoss(IReadOnlyList<int[]> prompts, Tensor targets)
-    {
-        var (ids, mask) = GreedyDecoder.LeftPad(prompts, Tokenizer.PadId, Backbone.Device);
-        var hidden = Backbone.forward(new CausalLMInput(ids, mask, ComputeLogits: false)).HiddenStates;
-        var output = Head!.forward(PredictorHead.Pool(hidden, mask, Card.Pooling)).to(ScalarType.Float32);
-        var loss = DirectorLoss(output, targets);
-        double value = loss.item<float>();
-        return new StepLoss(loss, value, null, value);
-    }
-
+    /// <summary>L_D, the task loss of the Predictor's head and PredGen's adapter: cross-entropy over the classes, or MSE
+    /// of the normalised value.</summary>
     public Tensor DirectorLoss(Tensor output, Tensor targets) => IsClassification
         ? nn.functional.cross_entropy(output, targets)
         : nn.functional.mse_loss(output.squeeze(-1), targets);
 
     /// <summary>
-    /// The Generator's loss: one teacher-forced pass over prompt + gold answer (the prompt into a KV cache, then the
-    /// answer on it), cross-entropy on the answer and EOS (and on the prompt when <paramref name="trainOnPrompt"/>).
+    /// The Generator's teacher-forced pass: the prompt into a KV cache, then the gold answer on it; returns the L_W of
+    /// the answer and EOS (and of the prompt when <paramref name="trainOnPrompt"/>).
     /// </summary>
-    public Tensor GeneratorLoss(IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> answers, bool trainOnPrompt, bool digitWeights)
+    public Tensor TeacherForcedWriterLoss(IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> answers, bool trainOnPrompt, bool digitWeights)
     {
         var (ids, mask) = GreedyDecoder.LeftPad(prompts, Tokenizer.PadId, Backbone.Device);
         using var cache = Backbone.NewCache();
@@ -147,15 +135,7 @@ internal sealed class MethodNetwork : IDisposable
             var promptStates = Backbone.forward(new CausalLMInput(ids, mask, cache, ComputeLogits: false)).HiddenStates;
             var own = OwnAnswers(cache, promptStates.select(1, -1));
 
-            var fed = new int[rows][];
-            var extra = new List<int>();                 // rows whose own answer needs its own continuation
-            for (int b = 0; b < rows; b++)
-            {
-                fed[b] = (int[])answers[b].Clone();
-                for (int t = 0; t < fed[b].Length && sampleMask != null && t < sampleMask.GetLength(1); t++)
-                    if (sampleMask[b, t] && t < own[b].Length) fed[b][t] = own[b][t];
-                if (!fed[b].AsSpan().SequenceEqual(own[b])) extra.Add(b);
-            }
+            var (fed, extra) = OwnTokenFeeding.Mix(answers, own, sampleMask);
             var continuations = fed.Concat(extra.Select(b => own[b])).ToList();
             int width = Math.Max(1, continuations.Max(c => c.Length));
             var (contIds, contMask) = RightPad(continuations, width);
@@ -228,83 +208,10 @@ internal sealed class MethodNetwork : IDisposable
         return (tensor(ids, device: device).view(rows, width), tensor(mask, device: device).view(rows, width));
     }
 
-    /// <summary>
-    /// L_W: cross-entropy of the gold answer + EOS, read from the states that predict each token: the prompt's last for
-    /// token 0, the state after fed token j−1 for token j (<paramref name="answerStates"/> [B, m, H], whatever was fed).
-    /// <para>
-    /// A label is one choice from a closed set, not a sequence whose later tokens stand on their own as a number's digits
-    /// do (a digit after a wrong one still has its place value). When scheduled sampling fed the model's own label
-    /// token where it differs from the gold one (<paramref name="fed"/>), the gold label's later tokens and EOS after
-    /// that prefix spell no label at all ("Dem" + "ublican"): their targets are dropped. The token where the own
-    /// answer left the gold one keeps its gold target, so the model still learns the choice. Without this, late in
-    /// training (p near 1) L_W rose to 2-3 nats on those impossible continuations and dominated the combined loss.
-    /// </para>
-    /// </summary>
     private Tensor WriterLoss(Tensor ids, Tensor mask, Tensor promptStates, Tensor answerStates, IReadOnlyList<int[]> answers, bool trainOnPrompt, bool digitWeights,
-        int[][]? fed = null)
-    {
-        int rows = answers.Count;
-        int width = (int)answerStates.shape[1];
-        var device = Backbone.Device;
-        var states = cat([promptStates.select(1, -1).unsqueeze(1), answerStates], 1);
-        var logits = Backbone.Logits(states);
-        long vocab = logits.shape[2];
-
-        var targets = new long[rows * (width + 1)];
-        var weights = new float[rows * (width + 1)];
-        for (int b = 0; b < rows; b++)
-        {
-            int m = answers[b].Length;
-            int coherent = IsClassification && fed != null ? FirstDivergence(fed[b], answers[b]) : m;
-            for (int j = 0; j <= width; j++)
-            {
-                int k = b * (width + 1) + j;
-                if (j > coherent)
-                {
-                    targets[k] = IgnoreIndex;       // after a fed prefix that is no prefix of the gold label
-                }
-                else if (j < m)
-                {
-                    targets[k] = answers[b][j];
-                    // Earlier digits carry more of the value: linearly decreasing weights with mean 1 (as the reference).
-                    weights[k] = digitWeights && !IsClassification ? 2f * (m - j) / (m + 1) : 1f;
-                }
-                else if (j == m)
-                {
-                    targets[k] = Tokenizer.EosId;
-                    weights[k] = 1f;
-                }
-                else
-                {
-                    targets[k] = IgnoreIndex;
-                }
-            }
-        }
-        var targetTensor = tensor(targets, device: device);
-        var weightTensor = tensor(weights, device: device);
-        var tokenLoss = nn.functional.cross_entropy(logits.reshape(-1, vocab), targetTensor, ignore_index: IgnoreIndex, reduction: nn.Reduction.None);
-        var numerator = (tokenLoss * weightTensor).sum();
-        var denominator = weightTensor.sum();
-        if (trainOnPrompt && ids.shape[1] > 1)
-        {
-            // The reference code also trains on the prompt: next-token loss wherever both tokens are real.
-            var promptLogits = Backbone.Logits(promptStates.narrow(1, 0, ids.shape[1] - 1));
-            var next = ids.narrow(1, 1, ids.shape[1] - 1);
-            var valid = mask.narrow(1, 0, ids.shape[1] - 1).mul(mask.narrow(1, 1, ids.shape[1] - 1)).to(ScalarType.Float32);
-            var promptLoss = nn.functional.cross_entropy(promptLogits.reshape(-1, vocab), next.reshape(-1), reduction: nn.Reduction.None);
-            numerator = numerator + (promptLoss * valid.reshape(-1)).sum();
-            denominator = denominator + valid.sum();
-        }
-        return numerator / denominator;
-    }
-
-    /// <summary>The first position where the fed tokens differ from the gold ones; the gold length when they agree.</summary>
-    private static int FirstDivergence(int[] fed, int[] gold)
-    {
-        for (int t = 0; t < gold.Length; t++)
-            if (t >= fed.Length || fed[t] != gold[t]) return t;
-        return gold.Length;
-    }
+        int[][]? fed = null) =>
+        Methods.WriterLoss.Compute(Backbone, ids, mask, promptStates, answerStates,
+            new WriterTargets(answers, Tokenizer.EosId, IsClassification, digitWeights, fed), trainOnPrompt);
 
     /// <summary>[B, m, H] → [B, positions, H] with zeros appended (the adapter's fixed input).</summary>
     public static Tensor PadPositions(Tensor states, int positions)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using PredGen.Shared.Data;
 
 namespace PredGen.Training.Methods;
@@ -9,13 +10,7 @@ public static class Evaluation
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(rows);
-        var predictions = new List<Prediction>(rows.Count);
-        for (int i = 0; i < rows.Count; i += batchSize)
-        {
-            var batch = rows.Skip(i).Take(batchSize).Select(r => new TextInput(r.Text, r.TextB)).ToList();
-            predictions.AddRange(model.Predict(batch, withProbabilities: model.Card.TaskKind == TaskKind.Classification, withText: false));
-        }
-        return Score(model.Card.TaskKind, rows, predictions);
+        return Score(model.Card.TaskKind, rows, Inference.PredictRows(model.Network, rows, batchSize, withText: false));
     }
 
     public static Metrics Score(TaskKind kind, IReadOnlyList<PreparedRow> rows, IReadOnlyList<Prediction> predictions)
@@ -29,5 +24,29 @@ public static class Evaluation
             : Metrics.Regression(
                 [.. rows.Select(r => r.Value ?? throw new InvalidDataException($"row {r.Id} has no numeric label"))],
                 [.. predictions.Select(p => p.Value ?? throw new InvalidOperationException("a regression prediction has no value"))]);
+    }
+
+    /// <summary>test_predictions.jsonl: per row its id, the gold label or value, the prediction (and its probability,
+    /// and the generated text when kept).</summary>
+    public static void WritePredictions(string path, IReadOnlyList<PreparedRow> rows, IReadOnlyList<Prediction> predictions)
+    {
+        using var writer = new StreamWriter(path, append: false);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var o = new JsonObject { ["id"] = rows[i].Id };
+            if (rows[i].Label != null)
+            {
+                o["label"] = rows[i].Label;
+                o["predicted_label"] = predictions[i].Label;
+                if (predictions[i].Probability is double pr) o["probability"] = pr;
+            }
+            else
+            {
+                o["value"] = rows[i].Value;
+                o["predicted_value"] = predictions[i].Value;
+            }
+            if (predictions[i].GeneratedText != null) o["generated_text"] = predictions[i].GeneratedText;
+            writer.WriteLine(o.ToJsonString());
+        }
     }
 }

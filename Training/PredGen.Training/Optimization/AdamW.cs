@@ -1,11 +1,15 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace PredGen.Training.Methods;
+namespace PredGen.Training.Optimization;
 
 /// <summary>
 /// AdamW (Loshchilov and Hutter 2019) with named state, so a checkpoint stores the moments next to the weights and a
-/// resumed run continues bit for bit. Decoupled weight decay applies to matrices only (not to biases and norms).
+/// resumed run continues bit for bit. Decoupled weight decay applies to matrices only (not to biases and norms), as in
+/// nanoGPT and the Llama recipe. Fine-tuning (<see cref="Methods.Trainer"/>) and pretraining
+/// (<see cref="Pretraining.Pretrainer"/>) both step with it, and both checkpoint it through
+/// <see cref="Checkpoints.TrainingCheckpoint"/>.
 /// </summary>
 internal sealed class AdamW : IDisposable
 {
@@ -31,20 +35,25 @@ internal sealed class AdamW : IDisposable
         double correction1 = 1 - Math.Pow(beta1, StepCount);
         double correction2 = 1 - Math.Pow(beta2, StepCount);
         using var _ = no_grad();
+        // Explicit Scalars held to the end of the step: TorchSharp 0.107 leaves implicitly converted ones to the
+        // finalizer, which can free one while a native op still reads it (see RmsNorm).
+        using Scalar b1 = beta1.ToScalar(), keep1 = (1 - beta1).ToScalar(), b2 = beta2.ToScalar(), keep2 = (1 - beta2).ToScalar();
+        using Scalar c1 = correction1.ToScalar(), c2 = correction2.ToScalar(), eps = epsilon.ToScalar();
         foreach (var slot in slots)
         {
             var grad = slot.Parameter.grad;
             if (grad is null) continue;
             using var scope = NewDisposeScope();
             double lr = learningRate * slot.Scale;
+            using Scalar rate = lr.ToScalar(), decay = (1 - lr * weightDecay).ToScalar();
             var g = grad.to(ScalarType.Float32);
             slot.M ??= zeros_like(g).DetachFromDisposeScope();
             slot.V ??= zeros_like(g).DetachFromDisposeScope();
-            slot.M.mul_(beta1).add_(g, alpha: 1 - beta1);
-            slot.V.mul_(beta2).addcmul_(g, g, value: 1 - beta2);
-            var update = (slot.M / correction1) / ((slot.V / correction2).sqrt() + epsilon);
-            if (weightDecay > 0 && slot.Parameter.dim() >= 2) slot.Parameter.mul_(1 - lr * weightDecay);
-            slot.Parameter.sub_((update * lr).to(slot.Parameter.dtype));
+            slot.M.mul_(b1).add_(g, alpha: keep1);
+            slot.V.mul_(b2).addcmul_(g, g, value: keep2);
+            var update = (slot.M / c1) / ((slot.V / c2).sqrt() + eps);
+            if (weightDecay > 0 && slot.Parameter.dim() >= 2) slot.Parameter.mul_(decay);
+            slot.Parameter.sub_((update * rate).to(slot.Parameter.dtype));
         }
     }
 
@@ -97,16 +106,5 @@ internal sealed class AdamW : IDisposable
         public double Scale { get; } = scale;
         public Tensor? M { get; set; }
         public Tensor? V { get; set; }
-    }
-}
-
-/// <summary>Linear warmup, then cosine decay to a floor (the usual fine-tuning schedule).</summary>
-internal sealed record LearningRateSchedule(double Peak, int WarmupSteps, int TotalSteps, double MinRatio)
-{
-    public double At(int step)
-    {
-        if (WarmupSteps > 0 && step < WarmupSteps) return Peak * (step + 1) / WarmupSteps;
-        double progress = Math.Clamp((step - WarmupSteps) / (double)Math.Max(1, TotalSteps - WarmupSteps), 0, 1);
-        return Peak * (MinRatio + (1 - MinRatio) * 0.5 * (1 + Math.Cos(Math.PI * progress)));
     }
 }
