@@ -124,6 +124,11 @@ public static class SettingNames
     [Setting(SettingHosts.None)]
     public const string ServingMaxInFlight = "Serving:MaxInFlight";
 
+    /// <summary>Storage queues: receive calls in flight at once, each taking up to 32 messages (default 4), so the
+    /// batcher is not starved by one receive round trip at a time.</summary>
+    [Setting(SettingHosts.None)]
+    public const string ServingReceivers = "Serving:Receivers";
+
     /// <summary>Deliveries before a request is poisoned / dead-lettered (default 5).</summary>
     [Setting(SettingHosts.None)]
     public const string ServingMaxDequeueCount = "Serving:MaxDequeueCount";

@@ -99,13 +99,19 @@ public sealed class StorageQueuePredictionClient : IPredictionClient
                 try { reply = PredictionReply.Parse(message.Body.ToString()); }
                 catch (System.Text.Json.JsonException) { /* not a reply: counted as unmatched below */ }
                 _waiters.Deliver(reply?.RequestId, reply ?? new PredictionReply { RequestId = "" });
-                try
-                {
-                    await _replies.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Azure.RequestFailedException) { /* already gone */ }
             }
+            // The deletes of one receive together, not one round trip after another before the next receive.
+            await Task.WhenAll(batch.Select(DeleteReplyAsync)).ConfigureAwait(false);
         }
+    }
+
+    private async Task DeleteReplyAsync(QueueMessage message)
+    {
+        try
+        {
+            await _replies.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Azure.RequestFailedException) { /* already gone */ }
     }
 
     public async ValueTask DisposeAsync()

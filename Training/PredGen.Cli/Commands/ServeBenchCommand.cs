@@ -20,11 +20,16 @@ public sealed class ServeBenchCommand : ICliCommand
         var wait = new Option<int>("--max-wait-ms") { DefaultValueFactory = _ => 10, Description = "dynamic batching wait limit" };
         var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 6, Description = "seconds per measured phase" };
         var queues = new Option<string?>("--queues") { Description = "storage connection string (default: start Azurite from tests/node_modules)" };
+        var receivers = new Option<int>("--receivers") { DefaultValueFactory = _ => new Serving.ServingOptions().Receivers, Description = "receive calls the worker keeps in flight (Serving:Receivers)" };
+        var transport = new Option<string>("--transport") { DefaultValueFactory = _ => Serving.ServingOptions.StorageQueueTransport, Description = "storage-queue (Azurite or --queues) or service-bus (--service-bus-namespace; --queues names the storage account for result blobs)" };
+        var serviceBusNamespace = new Option<string?>("--service-bus-namespace") { Description = "service-bus: the namespace (ns.servicebus.windows.net), reached with DefaultAzureCredential" };
+        var requestsQueue = new Option<string>("--requests-queue") { DefaultValueFactory = _ => "prediction-requests", Description = "service-bus: the existing requests queue" };
+        var repliesQueue = new Option<string>("--replies-queue") { DefaultValueFactory = _ => "prediction-replies", Description = "service-bus: the existing session-enabled replies queue" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 1, Description = "libtorch intra-op threads for model and worker (0: one per core)" };
         var command = new Command("serve", "Prediction worker on storage queues: requests/s and p50/p99 latency per batch limit at saturation and half load, " +
             "next to the model's own batched throughput; KV-cache decoding vs recomputation; label scoring vs generation.")
         {
-            json, model, baseModel, steps, limits, wait, seconds, queues, threads,
+            json, model, baseModel, steps, limits, wait, seconds, queues, threads, receivers, transport, serviceBusNamespace, requestsQueue, repliesQueue,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -33,6 +38,8 @@ public sealed class ServeBenchCommand : ICliCommand
                 Model = parse.GetValue(model), BaseModel = parse.GetValue(baseModel), FineTuneSteps = parse.GetValue(steps),
                 BatchLimits = [.. parse.GetValue(limits)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
                 MaxWaitMs = parse.GetValue(wait), SecondsPerPhase = parse.GetValue(seconds), Queues = parse.GetValue(queues), Threads = parse.GetValue(threads),
+                Receivers = parse.GetValue(receivers), Transport = parse.GetValue(transport)!, ServiceBusNamespace = parse.GetValue(serviceBusNamespace),
+                RequestsQueue = parse.GetValue(requestsQueue)!, RepliesQueue = parse.GetValue(repliesQueue)!,
             };
             var result = await ServingBenchmark.RunAsync(options, Console.Error, cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))

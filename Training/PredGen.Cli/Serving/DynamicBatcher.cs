@@ -160,6 +160,11 @@ public sealed partial class DynamicBatcher : IDisposable
         if (outputs.Count != batch.Count)
             throw new InvalidOperationException($"the engine returned {outputs.Count} predictions for a batch of {batch.Count}");
         _metrics.RecordBatch(batch.Count, ms);
+        foreach (var p in batch)
+        {
+            _metrics.RecordStage(ServingStage.BatchWait, Stopwatch.GetElapsedTime(p.EnqueuedAt, started).TotalMilliseconds);
+            _metrics.RecordStage(ServingStage.Compute, ms);
+        }
         for (int i = 0; i < batch.Count; i++)
             batch[i].Result.TrySetResult(new BatchedPrediction(outputs[i], model.Identity, batch.Count));
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using PredGen.Shared.Predictions;
 using PredGen.Shared.Storage;
 
@@ -19,14 +20,31 @@ public sealed record ProcessOutcome(PredictionReply? Reply, string? ReplyTo, str
 /// Throws only for transient failures (model or storage), which the transport answers by redelivery.
 /// </summary>
 public sealed class PredictionProcessor(
-    PredictionRequestParser parser, DynamicBatcher batcher, IArtifactStore store, TimeProvider? timeProvider = null)
+    PredictionRequestParser parser, DynamicBatcher batcher, IArtifactStore store, ServingMetrics metrics, TimeProvider? timeProvider = null)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Lazy<Task<(PredictionReply Reply, bool FromCache)>>> _inFlight = new(StringComparer.Ordinal);
 
-    public async Task<ProcessOutcome> ProcessAsync(BinaryData body, CancellationToken cancellationToken)
+    /// <summary>Replies answered here lately, by request id: a resend of the same request to this worker is answered
+    /// from memory, with no storage round trip (bounded: cleared when full).</summary>
+    private readonly ConcurrentDictionary<string, PredictionReply> _recent = new(StringComparer.Ordinal);
+
+    /// <summary>Replies kept in memory at most.</summary>
+    internal const int MaxRecentReplies = 4096;
+
+    /// <summary>
+    /// Handles one message. <paramref name="firstDelivery"/>: the transport's first delivery of this message
+    /// (DequeueCount / DeliveryCount 1), which no worker can have answered, so the stored-reply read is skipped (one
+    /// storage round trip of about seven per request); the result write is then create-only, and finding a reply
+    /// already stored under the id (a client that resent its request, or reused its id) is settled after computing,
+    /// exactly as the read would have settled it before.
+    /// </summary>
+    public async Task<ProcessOutcome> ProcessAsync(BinaryData body, CancellationToken cancellationToken, bool firstDelivery = false)
     {
+        long parsing = Stopwatch.GetTimestamp();
         var parsed = parser.Parse(body);
+        string? hash = parsed.Request?.ContentHash();
+        metrics.RecordStage(ServingStage.Parse, Stopwatch.GetElapsedTime(parsing).TotalMilliseconds);
         if (!parsed.IsValid)
         {
             var errorReply = parsed.RequestId == null ? null : new PredictionReply
@@ -39,10 +57,9 @@ public sealed class PredictionProcessor(
             return new ProcessOutcome(errorReply, parsed.ReplyTo, parsed.RejectionReason, parsed.RejectionDetail, FromCache: false);
         }
         var request = parsed.Request!;
-        string hash = request.ContentHash();
         // Two deliveries of one request at the same time share one computation (the same id with another text does not).
         string key = request.RequestId + "/" + hash;
-        var work = _inFlight.GetOrAdd(key, _ => new Lazy<Task<(PredictionReply, bool)>>(() => AnswerAsync(request, hash, cancellationToken)));
+        var work = _inFlight.GetOrAdd(key, _ => new Lazy<Task<(PredictionReply, bool)>>(() => AnswerAsync(request, hash!, firstDelivery, cancellationToken)));
         try
         {
             var (reply, fromCache) = await work.Value.ConfigureAwait(false);
@@ -55,12 +72,20 @@ public sealed class PredictionProcessor(
         }
     }
 
-    private async Task<(PredictionReply, bool)> AnswerAsync(PredictionRequest request, string hash, CancellationToken cancellationToken)
+    private async Task<(PredictionReply, bool)> AnswerAsync(PredictionRequest request, string hash, bool firstDelivery, CancellationToken cancellationToken)
     {
+        if (_recent.TryGetValue(request.RequestId, out var recent) && recent.RequestHash == hash) return (recent, true);
         string resultPath = BlobLayout.PredictionResult(request.Task, request.RequestId);
-        var stored = await store.ReadAsync(resultPath, cancellationToken).ConfigureAwait(false);
-        var storedReply = stored == null ? null : ParseOrNull(stored.Content.ToString());
-        if (storedReply?.RequestHash == hash) return (storedReply, true);
+        StoredArtifact? stored = null;
+        if (!firstDelivery)
+        {
+            // A redelivery: this or another worker may have answered it already.
+            long reading = Stopwatch.GetTimestamp();
+            stored = await store.ReadAsync(resultPath, cancellationToken).ConfigureAwait(false);
+            var storedReply = stored == null ? null : ParseOrNull(stored.Content.ToString());
+            metrics.RecordStage(ServingStage.ResultRead, Stopwatch.GetElapsedTime(reading).TotalMilliseconds);
+            if (storedReply?.RequestHash == hash) return (Remember(storedReply), true);
+        }
 
         var computed = await batcher.PredictAsync(new EngineInput(request.Text, request.TextB), request.ReturnProbabilities, request.ReturnText).ConfigureAwait(false);
         var p = computed.Prediction;
@@ -90,20 +115,47 @@ public sealed class PredictionProcessor(
             ComputedAt = _time.GetUtcNow(),
             RequestHash = hash,
         };
+        var json = BinaryData.FromString(reply.ToJson());
+        long writing = Stopwatch.GetTimestamp();
         try
         {
             // Create, or replace the reply of another text under this id: only if nobody wrote in between.
-            await store.WriteIfMatchAsync(resultPath, BinaryData.FromString(reply.ToJson()), stored?.ETag, cancellationToken).ConfigureAwait(false);
-            return (reply, false);
+            await store.WriteIfMatchAsync(resultPath, json, stored?.ETag, cancellationToken).ConfigureAwait(false);
+            metrics.RecordStage(ServingStage.ResultWrite, Stopwatch.GetElapsedTime(writing).TotalMilliseconds);
+            return (Remember(reply), false);
         }
         catch (ArtifactConflictException)
         {
-            // Another worker answered first: for the same content its reply is the one answer; for another text under
-            // the same id, ours still answers this request (the stored one belongs to the other).
-            var first = await store.ReadTextAsync(resultPath, cancellationToken).ConfigureAwait(false);
-            var firstReply = first == null ? null : ParseOrNull(first);
-            return firstReply?.RequestHash == hash ? (firstReply, true) : (reply, false);
+            // A reply is stored already: another worker answered first, or (on a first delivery, which read nothing)
+            // the client resent this request or reused its id. For the same content the stored reply is the one answer.
+            var first = await store.ReadAsync(resultPath, cancellationToken).ConfigureAwait(false);
+            var firstReply = first == null ? null : ParseOrNull(first.Content.ToString());
+            if (firstReply?.RequestHash == hash) return (Remember(firstReply), true);
+            if (firstDelivery && first != null)
+            {
+                // Another text's reply under this id, found only now because the read was skipped: it is replaced, as
+                // the read-first path replaces it (If-Match on the ETag just read).
+                try
+                {
+                    await store.WriteIfMatchAsync(resultPath, json, first.ETag, cancellationToken).ConfigureAwait(false);
+                    metrics.RecordStage(ServingStage.ResultWrite, Stopwatch.GetElapsedTime(writing).TotalMilliseconds);
+                    return (Remember(reply), false);
+                }
+                catch (ArtifactConflictException)
+                {
+                    // written again in between: as below
+                }
+            }
+            // For another text under the same id, ours still answers this request (the stored one belongs to the other).
+            return (reply, false);
         }
+    }
+
+    private PredictionReply Remember(PredictionReply reply)
+    {
+        if (_recent.Count >= MaxRecentReplies) _recent.Clear(); // a bounded memory; the result blobs are the record
+        _recent[reply.RequestId] = reply;
+        return reply;
     }
 
     private static string? NonFiniteField(EnginePrediction p, PredictionRequest request)

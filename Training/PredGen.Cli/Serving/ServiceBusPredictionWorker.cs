@@ -96,11 +96,13 @@ public sealed partial class ServiceBusRequestHandler(
         Settlement settlement;
         try
         {
-            var outcome = await processor.ProcessAsync(message.Body, args.CancellationToken).ConfigureAwait(false);
+            var outcome = await processor.ProcessAsync(message.Body, args.CancellationToken, firstDelivery: message.DeliveryCount == 1).ConfigureAwait(false);
             if (outcome.Reply != null)
             {
+                long sending = Stopwatch.GetTimestamp();
                 var (queue, _) = ServiceBusMessageMapping.ReplyAddress(message, options.RepliesQueue);
                 await replies.SendAsync(queue, ServiceBusMessageMapping.ToReplyMessage(outcome.Reply, message), args.CancellationToken).ConfigureAwait(false);
+                if (!outcome.IsRejected) metrics.RecordStage(ServingStage.ReplySend, Stopwatch.GetElapsedTime(sending).TotalMilliseconds);
             }
             settlement = ServiceBusMessageMapping.Decide(outcome);
             if (settlement.Action == SettlementAction.Complete) metrics.RecordReply(outcome.FromCache, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -116,7 +118,10 @@ public sealed partial class ServiceBusRequestHandler(
         switch (settlement.Action)
         {
             case SettlementAction.Complete:
+                long completing = Stopwatch.GetTimestamp();
                 await args.CompleteMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
+                metrics.RecordStage(ServingStage.Settle, Stopwatch.GetElapsedTime(completing).TotalMilliseconds);
+                metrics.RecordStage(ServingStage.Handle, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 break;
             case SettlementAction.Abandon:
                 await args.AbandonMessageAsync(message, cancellationToken: CancellationToken.None).ConfigureAwait(false);
@@ -164,7 +169,10 @@ public sealed partial class ServiceBusPredictionWorker(
             ReceiveMode = ServiceBusReceiveMode.PeekLock,
             AutoCompleteMessages = false,
             MaxConcurrentCalls = options.EffectiveMaxInFlight,
-            PrefetchCount = options.MaxBatchSize * 2,
+            // As many messages buffered locally as may be in flight: each concurrent call then takes its message from
+            // the prefetch buffer instead of a round trip of its own, so batches fill as they do on storage queues
+            // with several receivers (issue 15).
+            PrefetchCount = options.EffectiveMaxInFlight,
             // The lock is renewed while a request waits for its batch, up to the batch timeout (then it fails and is redelivered).
             MaxAutoLockRenewalDuration = TimeSpan.FromSeconds(Math.Max(300, options.BatchTimeoutSeconds + 60)),
         });

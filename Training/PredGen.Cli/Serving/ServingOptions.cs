@@ -38,6 +38,11 @@ public sealed record ServingOptions
 
     public int EffectiveMaxInFlight => MaxInFlight > 0 ? MaxInFlight : Math.Max(4 * MaxBatchSize, 16);
 
+    /// <summary>Storage queues: receive calls in flight at once (each takes up to 32 messages, as many as MaxInFlight has
+    /// room for). One receiver alone leaves the batcher waiting a whole round trip between receives; while the queue is
+    /// empty only the first keeps polling, so idle polling costs no more than one receiver.</summary>
+    public int Receivers { get; init; } = 4;
+
     /// <summary>Storage queues: deliveries before a message goes to the poison queue (Service Bus: the queue's MaxDeliveryCount).</summary>
     public int MaxDequeueCount { get; init; } = 5;
 

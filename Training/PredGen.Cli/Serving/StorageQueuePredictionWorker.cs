@@ -41,17 +41,46 @@ public sealed partial class StorageQueuePredictionWorker(
         LogListening(logger, options.RequestsQueue, options.Task, options.MaxBatchSize, options.MaxBatchWaitMs);
 
         using var capacity = new SemaphoreSlim(options.EffectiveMaxInFlight, options.EffectiveMaxInFlight);
+        // Several receives in flight: one receiver alone leaves the batcher idle for a whole round trip between
+        // receives, and a batch then holds only what one receive brought (issue 15: mean batch 3.8 of 8 at saturation).
+        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Receivers))
+            .Select(i => ReceiveLoopAsync(lead: i == 0, capacity, stoppingToken))).ConfigureAwait(false);
+        await Task.WhenAll(_handlers.Keys).ConfigureAwait(false);
+    }
+
+    /// <summary>Receive calls made so far by this worker, and the most that were in flight at once.</summary>
+    internal (long Calls, int MaxConcurrent) ReceiveCalls => (Interlocked.Read(ref _receiveCalls), Volatile.Read(ref _maxConcurrentReceives));
+
+    private long _receiveCalls;
+    private int _concurrentReceives, _maxConcurrentReceives;
+    private TaskCompletionSource _backlog = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// One receiver: takes as many messages as free capacity allows (up to 32), hands each to its own handler, repeats.
+    /// The lead receiver polls an empty queue with backoff; the others, once a receive comes back short of full, wait
+    /// until some receive comes back full again, so an idle or lightly loaded worker polls like one receiver (storage
+    /// transactions cost money, and on Azurite each costs the CPU the model needs).
+    /// </summary>
+    private async Task ReceiveLoopAsync(bool lead, SemaphoreSlim capacity, CancellationToken stoppingToken)
+    {
         var visibility = TimeSpan.FromSeconds(options.VisibilityTimeoutSeconds);
         var idle = TimeSpan.FromMilliseconds(5);
         var maxIdle = TimeSpan.FromMilliseconds(Math.Max(5, options.MaxPollIntervalMs));
+        // Each receiver's share of the in-flight limit (at most the queue's 32 per call): one receiver reserving 32
+        // slots must not leave the others waiting for capacity with no receive in flight.
+        int share = Math.Clamp(options.EffectiveMaxInFlight / Math.Max(1, options.Receivers), 1, 32);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 await capacity.WaitAsync(stoppingToken).ConfigureAwait(false);
                 int free = 1;
-                while (free < 32 && capacity.Wait(0, CancellationToken.None)) free++;
+                while (free < share && capacity.Wait(0, CancellationToken.None)) free++;
                 QueueMessage[] messages;
+                long receiving = Stopwatch.GetTimestamp();
+                int inFlight = Interlocked.Increment(ref _concurrentReceives);
+                InterlockedMax(ref _maxConcurrentReceives, inFlight);
+                Interlocked.Increment(ref _receiveCalls);
                 try
                 {
                     messages = (await _requests.ReceiveMessagesAsync(free, visibility, stoppingToken).ConfigureAwait(false)).Value;
@@ -61,23 +90,42 @@ public sealed partial class StorageQueuePredictionWorker(
                     LogReceiveFailed(logger, e, options.RequestsQueue);
                     messages = [];
                 }
+                catch
+                {
+                    capacity.Release(free);
+                    throw;
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _concurrentReceives);
+                }
+                metrics.RecordReceive(messages.Length, Stopwatch.GetElapsedTime(receiving).TotalMilliseconds);
                 if (messages.Length < free) capacity.Release(free - messages.Length);
                 foreach (var message in messages)
                 {
+                    long received = Stopwatch.GetTimestamp();
                     // Tracked until its slot is released, so shutdown waits for it before the semaphore goes away.
-                    var tracked = HandleAsync(message, stoppingToken).ContinueWith(_ => capacity.Release(), CancellationToken.None,
+                    var tracked = HandleAsync(message, stoppingToken, received).ContinueWith(_ => capacity.Release(), CancellationToken.None,
                         TaskContinuationOptions.None, TaskScheduler.Default);
                     _handlers.TryAdd(tracked, 0);
                     _ = tracked.ContinueWith(t => _handlers.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                 }
-                if (messages.Length == 0)
+                // A receive that came back full says messages are waiting: every receiver goes on. One that came back
+                // short says the queue is drained: the lead polls on (backing off while it is empty), the others park
+                // until a full receive again, so light load and an idle queue cost one receiver's calls.
+                bool backlog = messages.Length > 0 && messages.Length == free;
+                if (backlog)
+                    Interlocked.Exchange(ref _backlog, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                if (messages.Length > 0) idle = TimeSpan.FromMilliseconds(5);
+                if (backlog) continue;
+                if (!lead)
+                {
+                    await Volatile.Read(ref _backlog).Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+                }
+                else if (messages.Length == 0)
                 {
                     await Task.Delay(idle, _time, stoppingToken).ConfigureAwait(false);
                     idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, maxIdle.Ticks));
-                }
-                else
-                {
-                    idle = TimeSpan.FromMilliseconds(5);
                 }
             }
         }
@@ -85,13 +133,18 @@ public sealed partial class StorageQueuePredictionWorker(
         {
             // stopping: let the handlers that hold messages finish (the host's shutdown timeout bounds this)
         }
-        await Task.WhenAll(_handlers.Keys).ConfigureAwait(false);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while (value > (seen = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
     }
 
     /// <summary>Handles one delivery; never throws (a failure leaves the message for redelivery).</summary>
-    internal async Task HandleAsync(QueueMessage message, CancellationToken stoppingToken)
+    internal async Task HandleAsync(QueueMessage message, CancellationToken stoppingToken, long? receivedAt = null)
     {
-        long started = Stopwatch.GetTimestamp();
+        long started = receivedAt ?? Stopwatch.GetTimestamp();
         await using var lease = new MessageLease(_requests, message, TimeSpan.FromSeconds(Math.Max(1, options.VisibilityTimeoutSeconds)), _time);
         try
         {
@@ -123,17 +176,23 @@ public sealed partial class StorageQueuePredictionWorker(
             // Kept hidden while it is being answered: a batch slower than the visibility timeout must not reappear
             // to another worker (a duplicate computation and a duplicate reply).
             lease.StartRenewing();
-            var outcome = await processor.ProcessAsync(message.Body, stoppingToken).ConfigureAwait(false);
+            var outcome = await processor.ProcessAsync(message.Body, stoppingToken, firstDelivery: message.DequeueCount == 1).ConfigureAwait(false);
             if (outcome.IsRejected)
             {
                 if (outcome.Reply != null) await TrySendReplyAsync(outcome.ReplyTo, outcome.Reply).ConfigureAwait(false);
                 await PoisonAsync(lease, outcome.RejectionReason!, outcome.RejectionDetail ?? "", outcome.Reply?.RequestId).ConfigureAwait(false);
                 return;
             }
+            long sending = Stopwatch.GetTimestamp();
             await TrySendReplyAsync(outcome.ReplyTo, outcome.Reply!).ConfigureAwait(false);
+            long deleting = Stopwatch.GetTimestamp();
+            metrics.RecordStage(ServingStage.ReplySend, Stopwatch.GetElapsedTime(sending, deleting).TotalMilliseconds);
             await lease.DeleteAsync().ConfigureAwait(false);
+            metrics.RecordStage(ServingStage.Settle, Stopwatch.GetElapsedTime(deleting).TotalMilliseconds);
             _lastFailure.TryRemove(message.MessageId, out _);
-            metrics.RecordReply(outcome.FromCache, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            double handled = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            metrics.RecordStage(ServingStage.Handle, handled);
+            metrics.RecordReply(outcome.FromCache, handled);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

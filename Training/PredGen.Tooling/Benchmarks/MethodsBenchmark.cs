@@ -91,8 +91,9 @@ public sealed record MethodsBenchmarkResult(
 /// </summary>
 public static class MethodsBenchmark
 {
-    private static readonly int[] LabelCounts = [2, 4];
-    private static readonly string[] BenchLabels = ["spam", "ham", "neutral", "mixed"];
+    private static readonly int[] LabelCounts = [2, 4, 8];
+    // Byte labels of different lengths (3 to 8 bytes), as real label sets have: scoring must not pay for padding.
+    private static readonly string[] BenchLabels = ["spam", "ham", "neutral", "mixed", "positive", "negative", "question", "other"];
 
     public static MethodsBenchmarkResult Run(MethodsBenchmarkOptions options, Action<string>? log = null)
     {

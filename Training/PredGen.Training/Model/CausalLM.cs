@@ -8,7 +8,12 @@ namespace PredGen.Training.Model;
 /// remembers the mask of earlier calls). Left padding is supported; null means no padding.</param>
 /// <param name="Cache">When given, the keys/values of these tokens are appended to it and attention covers the cached ones.</param>
 /// <param name="ComputeLogits">false skips lm_head (heads that read hidden states only).</param>
-public sealed record CausalLMInput(Tensor InputIds, Tensor? AttentionMask = null, KVCache? Cache = null, bool ComputeLogits = true);
+/// <param name="Segments">Packed continuations: the segment of each of the T new tokens (the same for every row;
+/// a segment's tokens are contiguous). Each segment continues the cached sequence on its own: its tokens take positions
+/// from the cache's end and attend to the cache and to the earlier tokens of their own segment only, so K
+/// continuations of one prompt run as one row of the cache instead of K copies of it (exact label scoring). Needs a
+/// non-empty cache; null: the new tokens form one ordinary causal continuation.</param>
+public sealed record CausalLMInput(Tensor InputIds, Tensor? AttentionMask = null, KVCache? Cache = null, bool ComputeLogits = true, int[]? Segments = null);
 
 /// <summary>Output of <see cref="LlamaForCausalLM"/>.</summary>
 /// <param name="Logits">[B, T, V] in fp32 when asked for.</param>

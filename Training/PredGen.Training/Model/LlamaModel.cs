@@ -35,6 +35,8 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         if (cache is not null && past > 0 && cache.Mask!.shape[0] != b)
             throw new ArgumentException($"The cache holds {cache.Mask.shape[0]} rows but the input has {b}.", nameof(input));
 
+        if (input.Segments is { } segments) return PackedForward(input, segments, b, t, past);
+
         var newMask = input.AttentionMask is { } m ? m.to(ScalarType.Int64, ids.device) : ones(b, t, ScalarType.Int64, ids.device);
         var fullMask = past > 0 ? cat([cache!.Mask!, newMask], 1) : newMask;
         bool padded = input.AttentionMask is not null || past > 0 ? fullMask.eq(0).any().item<bool>() : false;
@@ -50,6 +52,39 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         var context = new LayerContext(cos, sin, Layout(fullMask, padded, past, t), cache);
         foreach (var layer in layers) hidden = layer.forward(new LayerInput(hidden, context));
         cache?.Commit(fullMask);
+        return norm.forward(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Segments continuing the cached sequence side by side (<see cref="CausalLMInput.Segments"/>); the caller's
+    /// dispose scope is open.</summary>
+    private Tensor PackedForward(CausalLMInput input, int[] segments, long b, long t, long past)
+    {
+        if (segments.Length != t) throw new ArgumentException($"{segments.Length} segment ids for {t} new tokens.", nameof(input));
+        if (past == 0) throw new ArgumentException("Packed segments continue a cached sequence: the cache is empty.", nameof(input));
+        if (input.AttentionMask is not null) throw new ArgumentException("Packed segments have no padding: pass no attention mask.", nameof(input));
+        var cache = input.Cache!;
+        var device = input.InputIds.device;
+        var offsets = new long[t];
+        for (int i = 1; i < t; i++)
+        {
+            if (segments[i] != segments[i - 1] && Array.IndexOf(segments, segments[i], 0, i) >= 0)
+                throw new ArgumentException("A segment's tokens must be contiguous.", nameof(input));
+            offsets[i] = segments[i] == segments[i - 1] ? offsets[i - 1] + 1 : 0;
+        }
+        // Every segment starts where the cached sequence ends (real tokens only, as ordinary continuations count them).
+        var pastCount = cache.Mask!.sum([1L], keepdim: true);                                      // [B, 1]
+        var positions = pastCount + tensor(offsets, device: device).view(1, t);                     // [B, T]
+        var segment = tensor(segments.Select(x => (long)x).ToArray(), device: device);
+        var index = arange(t, ScalarType.Int64, device);
+        var withinSegment = segment.view(t, 1).eq(segment.view(1, t)).logical_and(index.view(1, t).le(index.view(t, 1)));   // [T, T]
+        var toCache = cache.Mask!.ne(0).view(b, 1, 1, past).expand(b, 1, t, past);
+        var allowed = cat([toCache, withinSegment.view(1, 1, t, t).expand(b, 1, t, t)], 3);        // [B, 1, T, past + T]
+
+        var hidden = embedTokens.forward(input.InputIds);
+        var (cos, sin) = rotary.Tables(positions, hidden.dtype);
+        var context = new LayerContext(cos, sin, new AttentionLayout(IsCausal: false, Mask: allowed), cache);
+        foreach (var layer in layers) hidden = layer.forward(new LayerInput(hidden, context));
+        cache.Commit(cat([cache.Mask!, ones(b, t, ScalarType.Int64, device)], 1));
         return norm.forward(hidden).MoveToOuterDisposeScope();
     }
 

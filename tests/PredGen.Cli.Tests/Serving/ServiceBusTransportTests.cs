@@ -25,7 +25,7 @@ public sealed class ServiceBusTransportTests : IDisposable
         var store = new FileSystemArtifactStore(_root);
         _slot.Publish(new LoadedModel(_engine, new ChampionPointer("sst2", "run-1", "job-a", "PredGen", "runs/sst2/run-1/jobs/job-a/model", "accuracy", 0.9, DateTimeOffset.UnixEpoch)));
         _batcher = new DynamicBatcher(_slot, _options, _metrics, NullLogger<DynamicBatcher>.Instance);
-        var processor = new PredictionProcessor(new PredictionRequestParser(new HashSet<string> { "sst2" }, 100), _batcher, store);
+        var processor = new PredictionProcessor(new PredictionRequestParser(new HashSet<string> { "sst2" }, 100), _batcher, store, _metrics);
         _handler = new ServiceBusRequestHandler(processor, _replies, _options, _metrics, NullLogger<ServiceBusRequestHandler>.Instance);
     }
 
@@ -79,6 +79,22 @@ public sealed class ServiceBusTransportTests : IDisposable
         var (queue, message) = Assert.Single(_replies.Sent);
         Assert.Equal(("replies-x", "client-7", "r-good"), (queue, message.SessionId, message.CorrelationId));
         Assert.Equal("positive", PredictionReply.Parse(message.Body.ToString()).Label);
+    }
+
+    [Fact]
+    public async Task An_answered_request_is_profiled_once_in_every_stage_between_the_queue_and_its_settlement()
+    {
+        var args = new RecordingArgs(Received(new PredictionRequest { RequestId = "r-profiled", Task = "sst2", Text = "a good film" }.ToJson(), "r-profiled"));
+
+        await _handler.HandleAsync(args);
+
+        var totals = _metrics.StageTotals();
+        foreach (var stage in new[] { ServingStage.Parse, ServingStage.BatchWait, ServingStage.Compute, ServingStage.ResultWrite,
+                     ServingStage.ReplySend, ServingStage.Settle, ServingStage.Handle })
+            Assert.True(totals[stage].Count == 1, $"{stage}: {totals[stage].Count}");
+        Assert.Equal(0, totals[ServingStage.ResultRead].Count); // a first delivery cannot have been answered: nothing read
+        Assert.Equal(0, totals[ServingStage.Receive].Count); // the Service Bus processor receives; it is not timed here
+        Assert.True(totals[ServingStage.Handle].TotalMs >= totals[ServingStage.Compute].TotalMs, "the whole handling includes the model's batch");
     }
 
     [Fact]

@@ -82,6 +82,35 @@ public sealed class LlamaForwardTests
     }
 
     [Fact]
+    public void Packed_segments_each_continue_the_cached_prompt_as_if_alone()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Create();
+        using var _ = no_grad();
+        // Two left-padded prompts; three continuations of lengths 2, 3 and 1 packed into one row each (exact label scoring).
+        var prompt = TinyModels.Ids([256, 256, 11, 12, 13], [21, 22, 23, 24, 25]);
+        var promptMask = TinyModels.Ids([0, 0, 1, 1, 1], [1, 1, 1, 1, 1]);
+        long[][] continuations = [[40, 41], [50, 51, 52], [60]];
+        using var packedCache = model.NewCache();
+        model.forward(new CausalLMInput(prompt, promptMask, packedCache));
+        long[] packedTokens = [.. continuations.SelectMany(c => c)];
+        int[] segments = [0, 0, 1, 1, 1, 2];
+        var packed = model.forward(new CausalLMInput(TinyModels.Ids(packedTokens, packedTokens), null, packedCache, Segments: segments)).Logits!;
+
+        int start = 0;
+        foreach (var continuation in continuations)
+        {
+            using var alone = model.NewCache();
+            model.forward(new CausalLMInput(prompt, promptMask, alone));
+            var expected = model.forward(new CausalLMInput(TinyModels.Ids(continuation, continuation), null, alone)).Logits!;
+            float diff = TinyModels.MaxAbsDiff(packed.narrow(1, start, continuation.Length), expected);
+            Assert.True(diff < 1e-4f, $"continuation at {start}: max |packed - alone| = {diff}");
+            start += continuation.Length;
+        }
+        Assert.Throws<ArgumentException>(() => model.forward(new CausalLMInput(TinyModels.Ids([1, 2], [1, 2]), null, model.NewCache(), Segments: [0, 0])));
+    }
+
+    [Fact]
     public void Chunked_prefill_through_the_cache_equals_a_full_forward()
     {
         using var scope = NewDisposeScope();

@@ -22,6 +22,9 @@ public sealed class LocalAzurite : IDisposable
 
     public string ConnectionString { get; }
 
+    /// <summary>The node process serving Azurite (for its CPU time: `predgen bench serve` reports what it took).</summary>
+    public int ProcessId => _process.Id;
+
     public static async Task<LocalAzurite> StartAsync(CancellationToken cancellationToken)
     {
         string script = FindScript() ?? throw new InvalidOperationException(

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Azure.Identity;
+using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PredGen.Shared.Configuration;
@@ -35,18 +37,47 @@ public sealed record ServeBenchOptions
     /// <summary>Storage account (connection string) for queues and result blobs; null: start Azurite locally.</summary>
     public string? Queues { get; init; }
 
+    /// <summary>storage-queue (default) or service-bus: requests and replies through <see cref="ServiceBusNamespace"/>'s
+    /// <see cref="RequestsQueue"/> and session-enabled <see cref="RepliesQueue"/>, result blobs and the model in
+    /// <see cref="Queues"/> (a connection string or blob service URL); Azure identity from DefaultAzureCredential.</summary>
+    public string Transport { get; init; } = ServingOptions.StorageQueueTransport;
+
+    public string? ServiceBusNamespace { get; init; }
+
+    /// <summary>Service Bus: the (existing) queues the deployed worker uses; storage queues get a fresh queue per batch limit.</summary>
+    public string RequestsQueue { get; init; } = "prediction-requests";
+
+    public string RepliesQueue { get; init; } = "prediction-replies";
+
     /// <summary>libtorch intra-op threads for the model alone and the worker alike (1 by default: on shared cores
     /// OpenMP's spinning threads collapse under oversubscription).</summary>
     public int Threads { get; init; } = 1;
+
+    /// <summary>Receive calls the worker keeps in flight (Serving:Receivers).</summary>
+    public int Receivers { get; init; } = new ServingOptions().Receivers;
 }
 
 public sealed record ModelThroughput(int BatchSize, double RowsPerSecond, double BatchMs);
 
-public sealed record LoadPhase(double OfferedPerSecond, int Concurrency, int Requests, double RequestsPerSecond, double P50Ms, double P99Ms, double MeanBatchSize, int Lost, int Duplicated);
+public sealed record LoadPhase(double OfferedPerSecond, int Concurrency, int Requests, double RequestsPerSecond, double P50Ms, double P99Ms, double MeanBatchSize, int Lost, int Duplicated,
+    IReadOnlyDictionary<string, StageFigure>? Stages = null, double MessagesPerReceive = 0, PhaseCpu? Cpu = null);
+
+/// <summary>One stage of the worker's handling in a phase (<see cref="ServingStage"/>): how often it ran, its mean time
+/// per occurrence (a receive call, a batch's wait per request, ...), and its total time divided by the requests answered
+/// (stages of different requests overlap, so these add up to more than the wall time).</summary>
+public sealed record StageFigure(long Count, double MeanMs, double MsPerRequest);
+
+/// <summary>CPU seconds taken during a phase of <see cref="Seconds"/> wall seconds: Azurite's node process; this process
+/// (worker and load clients, which run in it); of that, the inference thread (the model); the rest (the worker's I/O and
+/// the clients together). Null where /proc cannot be read.</summary>
+public sealed record PhaseCpu(double Seconds, int Cores, double? AzuriteCpuSeconds, double ProcessCpuSeconds, double? InferenceThreadCpuSeconds,
+    double? WorkerIoAndClientsCpuSeconds, double? AzuriteCpuMsPerRequest = null, double? WorkerIoAndClientsCpuMsPerRequest = null,
+    double? ModelCpuMsPerRequest = null);
 
 public sealed record ServingFigures(
     int MaxBatchSize, int MaxWaitMs, LoadPhase Saturation, double ModelRowsPerSecond, double Efficiency, LoadPhase HalfLoad,
-    double P99TargetMs, bool MeetsThroughputTarget, bool MeetsLatencyTarget);
+    double P99TargetMs, bool MeetsThroughputTarget, bool MeetsLatencyTarget, int MaxInFlight = 0, int Receivers = 0, LoadPhase? WarmUp = null,
+    bool MeetsBatchFillTarget = false, double? CpuBoundEfficiencyCeiling = null, int Clients = 0);
 
 public sealed record DecodingFigures(int Batch, int NewTokens, double CachedMs, double RecomputeMs, double Speedup, bool TokensMatch);
 
@@ -72,6 +103,10 @@ public static class ServingBenchmark
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(log);
+        if (options.Transport == ServingOptions.ServiceBusTransport && (options.ServiceBusNamespace == null || options.Queues == null))
+            throw new InvalidOperationException("--transport service-bus needs --service-bus-namespace and --queues (the storage account for result blobs and the model)");
+        if (options.Transport is not (ServingOptions.ServiceBusTransport or ServingOptions.StorageQueueTransport))
+            throw new InvalidOperationException($"--transport is '{options.Transport}': use {ServingOptions.StorageQueueTransport} or {ServingOptions.ServiceBusTransport}");
         var torch = new TorchOptions { Device = "cpu", Threads = options.Threads };
         TorchRuntime.Apply(torch);
         string work = Path.Combine(Path.GetTempPath(), "predgen-bench-serve-" + Guid.NewGuid().ToString("N")[..8]);
@@ -104,7 +139,7 @@ public static class ServingBenchmark
                     await log.WriteLineAsync($"batch limit {limit}: the model alone, then the worker").ConfigureAwait(false);
                     var modelAtLimit = MeasureModel(model, limit, options.SecondsPerPhase / 2);
                     own.Add(modelAtLimit);
-                    serving.Add(await MeasureServingAsync(connection, limit, options, modelAtLimit, Path.Combine(work, "cache"), cancellationToken).ConfigureAwait(false));
+                    serving.Add(await MeasureServingAsync(connection, azurite?.ProcessId, limit, options, modelAtLimit, Path.Combine(work, "cache"), cancellationToken).ConfigureAwait(false));
                 }
             }
             finally
@@ -115,8 +150,12 @@ public static class ServingBenchmark
                 Machine: $"{Environment.ProcessorCount} cores, CPU, load average {LoadAverage()}",
                 Model: options.Model ?? $"PredGen classifier fine-tuned {options.FineTuneSteps} steps on the synthetic sentiment task",
                 Method: card.Method.ToString(), BaseModel: baseName, TorchThreads: get_num_threads(), own, serving, kv, scoring,
-                Notes: "client-side latency (send -> reply received) through Azurite storage queues, result blobs written per request; " +
-                       "Azurite, worker and clients share this machine's cores with the model");
+                Notes: options.Transport == ServingOptions.ServiceBusTransport
+                    ? $"client-side latency (send -> reply received) through Service Bus {options.ServiceBusNamespace} ({options.RequestsQueue} -> {options.RepliesQueue}), " +
+                      "result blobs written per first delivery; the worker and the clients share this machine's cores with the model"
+                    : "client-side latency (send -> reply received) through Azurite storage queues, result blobs written per first delivery; " +
+                      "Azurite, worker and clients share this machine's cores with the model (their CPU per phase: serving[].saturation.cpu; " +
+                      "cpu_bound_efficiency_ceiling: the most the cores allow at that CPU per request)");
         }
         finally
         {
@@ -229,19 +268,23 @@ public static class ServingBenchmark
         return stopwatch.Elapsed.TotalMilliseconds / runs;
     }
 
-    private static async Task<ServingFigures> MeasureServingAsync(string connection, int limit, ServeBenchOptions options, ModelThroughput model, string cache, CancellationToken cancellationToken)
+    private static async Task<ServingFigures> MeasureServingAsync(string connection, int? azuritePid, int limit, ServeBenchOptions options, ModelThroughput model, string cache, CancellationToken cancellationToken)
     {
-        string requests = "bench-requests-" + limit.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
+        bool serviceBus = options.Transport == ServingOptions.ServiceBusTransport;
+        string requests = serviceBus ? options.RequestsQueue : "bench-requests-" + limit.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
         var settings = new Dictionary<string, string?>
         {
             [SettingNames.Storage] = connection,
-            [SettingNames.ServingTransport] = ServingOptions.StorageQueueTransport,
+            [SettingNames.ServingTransport] = options.Transport,
+            [SettingNames.ServiceBusNamespace] = options.ServiceBusNamespace,
+            [SettingNames.ServingRepliesQueue] = serviceBus ? options.RepliesQueue : null,
             [SettingNames.ServingTask] = "bench",
             [SettingNames.ServingRequestsQueue] = requests,
             [SettingNames.ServingMaxBatchSize] = limit.ToString(CultureInfo.InvariantCulture),
             [SettingNames.ServingMaxBatchWaitMs] = options.MaxWaitMs.ToString(CultureInfo.InvariantCulture),
-            [SettingNames.ServingMaxInFlight] = Math.Max(64, 4 * limit).ToString(CultureInfo.InvariantCulture),
+            [SettingNames.ServingMaxInFlight] = MaxInFlight(limit).ToString(CultureInfo.InvariantCulture),
             [SettingNames.ServingMaxPollIntervalMs] = "10",
+            [SettingNames.ServingReceivers] = options.Receivers.ToString(CultureInfo.InvariantCulture),
             [SettingNames.ServingModelCacheDirectory] = cache,
             [SettingNames.TorchDevice] = "cpu",
             [SettingNames.TorchThreads] = options.Threads.ToString(CultureInfo.InvariantCulture),
@@ -253,18 +296,23 @@ public static class ServingBenchmark
             var slot = host.Services.GetRequiredService<ServingModelSlot>();
             await slot.WaitForModelAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
             var metrics = host.Services.GetRequiredService<ServingMetrics>();
-            var queues = StorageQueueClients.Create(connection);
-            var clients = Enumerable.Range(0, 4).Select(_ => new StorageQueuePredictionClient(queues, requests, maxPollInterval: TimeSpan.FromMilliseconds(10))).ToList();
+            await using var serviceBusClient = serviceBus ? new ServiceBusClient(options.ServiceBusNamespace, new DefaultAzureCredential()) : null;
+            List<IPredictionClient> clients = serviceBus
+                ? [.. Enumerable.Range(0, LoadClients).Select(_ => new ServiceBusPredictionClient(serviceBusClient!, requests, options.RepliesQueue))]
+                : [.. Enumerable.Range(0, LoadClients).Select(_ => new StorageQueuePredictionClient(StorageQueueClients.Create(connection), requests, maxPollInterval: TimeSpan.FromMilliseconds(10)))];
             try
             {
-                int concurrency = Math.Max(8, 3 * limit);
-                await ClosedLoopAsync(clients, concurrency, TimeSpan.FromSeconds(1), metrics, cancellationToken).ConfigureAwait(false); // warm-up
-                var saturation = await ClosedLoopAsync(clients, concurrency, TimeSpan.FromSeconds(options.SecondsPerPhase), metrics, cancellationToken).ConfigureAwait(false);
-                var half = await OpenLoopAsync(clients, saturation.RequestsPerSecond / 2, TimeSpan.FromSeconds(options.SecondsPerPhase), metrics, cancellationToken).ConfigureAwait(false);
+                int warmConcurrency = Math.Max(8, 3 * limit);
+                var warmUp = await ClosedLoopAsync(clients, warmConcurrency, TimeSpan.FromSeconds(Math.Max(1, options.SecondsPerPhase / 3)),
+                    new PhaseProbe(metrics, azuritePid), cancellationToken).ConfigureAwait(false);
+                int concurrency = SaturationConcurrency(limit, model.RowsPerSecond, warmUp.P50Ms);
+                var saturation = await ClosedLoopAsync(clients, concurrency, TimeSpan.FromSeconds(options.SecondsPerPhase), new PhaseProbe(metrics, azuritePid), cancellationToken).ConfigureAwait(false);
+                var half = await OpenLoopAsync(clients, saturation.RequestsPerSecond / 2, TimeSpan.FromSeconds(options.SecondsPerPhase), new PhaseProbe(metrics, azuritePid), cancellationToken).ConfigureAwait(false);
                 double efficiency = saturation.RequestsPerSecond / model.RowsPerSecond;
                 double target = options.MaxWaitMs + 2 * model.BatchMs;
                 return new ServingFigures(limit, options.MaxWaitMs, saturation, model.RowsPerSecond, Math.Round(efficiency, 3), half,
-                    Math.Round(target, 1), efficiency >= 0.8, half.P99Ms <= target);
+                    Math.Round(target, 1), efficiency >= 0.8, half.P99Ms <= target, MaxInFlight(limit), options.Receivers, warmUp,
+                    saturation.MeanBatchSize >= 0.75 * limit, CpuBoundCeiling(saturation.Cpu, model.RowsPerSecond), LoadClients);
             }
             finally
             {
@@ -277,16 +325,51 @@ public static class ServingBenchmark
         }
     }
 
+    /// <summary>Prediction clients the load loops share (each with its own reply queue and one receive loop): two keep
+    /// up with the replies (32 per receive, deleted together) while polling Azurite half as much as four did.</summary>
+    private const int LoadClients = 2;
+
+    /// <summary>The worker's in-flight limit in the bench: eight batches (at least 64), room for the requests that are
+    /// in their storage round trips while the model computes.</summary>
+    private static int MaxInFlight(int limit) => Math.Max(64, 8 * limit);
+
+    /// <summary>
+    /// Outstanding requests for the saturation phase. A closed loop of N clients delivers at most N / latency requests
+    /// per second (Little's law), so with storage round trips in every request a few batches' worth of clients leave
+    /// the model idle and measure the clients, not the worker. Enough clients for twice the model's own rate at the
+    /// warm-up's median latency, at least three batches' worth, at most what the worker holds in flight (more would only
+    /// queue, and the clients' polling costs CPU on a shared box).
+    /// </summary>
+    internal static int SaturationConcurrency(int limit, double modelRowsPerSecond, double warmUpP50Ms)
+    {
+        int floor = Math.Max(8, 3 * limit), ceiling = Math.Max(floor, MaxInFlight(limit));
+        if (double.IsNaN(warmUpP50Ms) || modelRowsPerSecond <= 0) return floor;
+        return Math.Clamp((int)Math.Ceiling(2 * modelRowsPerSecond * warmUpP50Ms / 1000), floor, ceiling);
+    }
+
+    /// <summary>
+    /// The highest efficiency this machine's cores allow, whatever the worker does: each request costs the storage
+    /// emulator and the clients (and the worker's own I/O) their CPU per request as measured at saturation, plus the
+    /// model's own time per row at this batch limit; all of it must fit in the cores. Efficiency cannot exceed
+    /// min(1, cores / (rows/s x (io ms + model ms per row) / 1000)). Null without /proc.
+    /// </summary>
+    internal static double? CpuBoundCeiling(PhaseCpu? cpu, double modelRowsPerSecond)
+    {
+        if (cpu?.AzuriteCpuMsPerRequest is not { } azurite || cpu.WorkerIoAndClientsCpuMsPerRequest is not { } io || modelRowsPerSecond <= 0) return null;
+        double msPerRequest = azurite + io + 1000 / modelRowsPerSecond;
+        double maxPerSecond = cpu.Cores * 1000 / msPerRequest;
+        return Math.Round(Math.Min(1, maxPerSecond / modelRowsPerSecond), 3);
+    }
+
     private static PredictionRequest NewRequest(int i) => new()
     {
         RequestId = PredictionSchema.NewRequestId(), Task = "bench", Text = Texts[i % Texts.Length], ReturnProbabilities = true, ReturnText = false,
     };
 
-    private static async Task<LoadPhase> ClosedLoopAsync(List<StorageQueuePredictionClient> clients, int concurrency, TimeSpan duration, ServingMetrics metrics, CancellationToken cancellationToken)
+    private static async Task<LoadPhase> ClosedLoopAsync(List<IPredictionClient> clients, int concurrency, TimeSpan duration, PhaseProbe probe, CancellationToken cancellationToken)
     {
         var latencies = new ConcurrentBag<double>();
         var seen = new ConcurrentDictionary<string, int>();
-        long batchesBefore = metrics.Batches, rowsBefore = metrics.Inferences;
         int sent = 0;
         var stopwatch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
@@ -302,14 +385,13 @@ public static class ServingBenchmark
             }
         })).ConfigureAwait(false);
         double seconds = stopwatch.Elapsed.TotalSeconds;
-        return Phase(0, concurrency, sent, latencies, seen, seconds, metrics.Batches - batchesBefore, metrics.Inferences - rowsBefore);
+        return probe.Finish(Phase(0, concurrency, sent, latencies, seen, seconds, probe.Batches, probe.Rows));
     }
 
-    private static async Task<LoadPhase> OpenLoopAsync(List<StorageQueuePredictionClient> clients, double rate, TimeSpan duration, ServingMetrics metrics, CancellationToken cancellationToken)
+    private static async Task<LoadPhase> OpenLoopAsync(List<IPredictionClient> clients, double rate, TimeSpan duration, PhaseProbe probe, CancellationToken cancellationToken)
     {
         var latencies = new ConcurrentBag<double>();
         var seen = new ConcurrentDictionary<string, int>();
-        long batchesBefore = metrics.Batches, rowsBefore = metrics.Inferences;
         var pending = new List<Task>();
         var interval = TimeSpan.FromSeconds(1 / Math.Max(rate, 0.5));
         var stopwatch = Stopwatch.StartNew();
@@ -329,7 +411,7 @@ public static class ServingBenchmark
             }, cancellationToken));
         }
         await Task.WhenAll(pending).ConfigureAwait(false);
-        return Phase(Math.Round(rate, 1), 0, sent, latencies, seen, stopwatch.Elapsed.TotalSeconds, metrics.Batches - batchesBefore, metrics.Inferences - rowsBefore);
+        return probe.Finish(Phase(Math.Round(rate, 1), 0, sent, latencies, seen, stopwatch.Elapsed.TotalSeconds, probe.Batches, probe.Rows));
     }
 
     private static LoadPhase Phase(double offered, int concurrency, int sent, ConcurrentBag<double> latencies, ConcurrentDictionary<string, int> seen, double seconds, long batches, long rows)
@@ -339,6 +421,67 @@ public static class ServingBenchmark
         return new LoadPhase(offered, concurrency, sent, Math.Round(seen.Count / seconds, 1), Math.Round(Percentile(0.5), 1), Math.Round(Percentile(0.99), 1),
             batches == 0 ? 0 : Math.Round((double)rows / batches, 2), Lost: sent - seen.Count, Duplicated: seen.Values.Count(n => n > 1));
     }
+
+    /// <summary>What the worker did during one phase: its stage timings, how full its receives came back, and the CPU
+    /// seconds Azurite, this process and its inference thread took (differences of readings at the start and the end).</summary>
+    private sealed class PhaseProbe
+    {
+        private readonly ServingMetrics _metrics;
+        private readonly int? _azuritePid;
+        private readonly IReadOnlyDictionary<ServingStage, StageTotal> _stages;
+        private readonly (long Messages, long Calls) _receives;
+        private readonly long _batches, _rows, _replied;
+        private readonly double? _azurite, _inference;
+        private readonly TimeSpan _process;
+        private readonly long _started = Stopwatch.GetTimestamp();
+
+        public PhaseProbe(ServingMetrics metrics, int? azuritePid)
+        {
+            _metrics = metrics;
+            _azuritePid = azuritePid;
+            _stages = metrics.StageTotals();
+            _receives = metrics.Receives;
+            (_batches, _rows, _replied) = (metrics.Batches, metrics.Inferences, metrics.Replied);
+            _azurite = azuritePid is { } pid ? CpuClock.ProcessSeconds(pid) : null;
+            _inference = CpuClock.ThreadsSeconds(InferenceThreadName);
+            _process = Process.GetCurrentProcess().TotalProcessorTime;
+        }
+
+        public long Batches => _metrics.Batches - _batches;
+        public long Rows => _metrics.Inferences - _rows;
+
+        public LoadPhase Finish(LoadPhase phase)
+        {
+            double seconds = Stopwatch.GetElapsedTime(_started).TotalSeconds;
+            double process = (Process.GetCurrentProcess().TotalProcessorTime - _process).TotalSeconds;
+            double? azurite = _azuritePid is { } pid && CpuClock.ProcessSeconds(pid) is { } a && _azurite is { } a0 ? a - a0 : null;
+            double? inference = CpuClock.ThreadsSeconds(InferenceThreadName) is { } i && _inference is { } i0 ? i - i0 : null;
+            long replied = Math.Max(1, _metrics.Replied - _replied);
+            var now = _metrics.StageTotals();
+            var stages = now.ToDictionary(kv => ServingMetrics.StageName(kv.Key), kv =>
+            {
+                var d = kv.Value - _stages[kv.Key];
+                return new StageFigure(d.Count, Math.Round(d.MeanMs, 2), Math.Round(d.TotalMs / replied, 2));
+            });
+            var receives = _metrics.Receives;
+            long calls = receives.Calls - _receives.Calls;
+            return phase with
+            {
+                Stages = stages,
+                MessagesPerReceive = calls == 0 ? 0 : Math.Round((double)(receives.Messages - _receives.Messages) / calls, 2),
+                Cpu = new PhaseCpu(Math.Round(seconds, 2), Environment.ProcessorCount, Round(azurite), Math.Round(process, 2), Round(inference),
+                    inference is { } m ? Math.Round(process - m, 2) : null,
+                    PerRequest(azurite, replied), PerRequest(inference is { } m2 ? process - m2 : null, replied), PerRequest(inference, replied)),
+            };
+        }
+
+        private static double? Round(double? x) => x is { } v ? Math.Round(v, 2) : null;
+
+        private static double? PerRequest(double? seconds, long requests) => seconds is { } v ? Math.Round(v * 1000 / requests, 2) : null;
+    }
+
+    /// <summary>The batcher's thread (DynamicBatcher names it so); the model runs on it.</summary>
+    private const string InferenceThreadName = "predgen-inference";
 
     private static string LoadAverage()
     {
