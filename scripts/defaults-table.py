@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Markdown table of `predgen train` runs made with no tuning flags (learning-rate search, 3 epochs, early stopping):
-one row per task and method, mean ± sample std over the seeds found, with the settings the search chose per seed.
+one row per task and method, mean ± sample std [95% interval of the mean] over the seeds found, with the settings the search chose per seed.
 usage: scripts/defaults-table.py RUNS_DIR   (reads RUNS_DIR/default-{task}-{method}[-sN]/metrics.json)"""
 import json, math, os, re, sys
 from collections import defaultdict
@@ -15,14 +15,19 @@ for name in sorted(os.listdir(runs)):
     d = json.load(open(path))
     groups[(m.group(1), m.group(2))].append(d)
 
+# Student t quantiles t(0.975, n-1) for the 95% interval of a mean over n seeds.
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
 def cell(values, digits):
+    """mean ± sample std [95% interval of the mean, Student t] over seeds; the mean alone for one seed."""
     if not values:
         return ""
     mean = sum(values) / len(values)
     if len(values) == 1:
         return f"{mean:.{digits}f}"
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+    half = T975.get(len(values) - 1, 1.96) * sd / math.sqrt(len(values))
+    return f"{mean:.{digits}f} ± {sd:.{digits}f} [{mean - half:.{digits}f}, {mean + half:.{digits}f}]"
 
 order = {"predictor": 0, "generator": 1, "predgen": 2}
 print("| task | method | seeds | chosen (lr, fine-tuning) per seed | accuracy | macro-F1 | MSE | MAE | train s |")
