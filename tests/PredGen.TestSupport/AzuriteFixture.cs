@@ -1,12 +1,10 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
+using PredGen.Shared.Storage;
 using Xunit;
 
 namespace PredGen.TestSupport;
@@ -20,10 +18,10 @@ namespace PredGen.TestSupport;
 public sealed class AzuriteFixture : IAsyncLifetime
 {
     /// <summary>The account name and key every Azurite instance accepts (documented; not a secret).</summary>
-    public const string AccountName = "devstoreaccount1";
-    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    public const string AccountName = LocalAzurite.AccountName;
+    public const string AccountKey = LocalAzurite.AccountKey;
 
-    private Process? _process;
+    private LocalAzurite? _azurite;
     private IContainer? _container;
     private string? _location;
     private readonly StringBuilder _output = new();
@@ -64,7 +62,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_container != null) await _container.DisposeAsync().ConfigureAwait(false);
-        StopProcess();
+        _azurite?.Dispose();
         if (_location != null)
         {
             try { Directory.Delete(_location, recursive: true); }
@@ -87,7 +85,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
         BlobPort = _container.GetMappedPublicPort(10000);
         QueuePort = _container.GetMappedPublicPort(10001);
         int tablePort = _container.GetMappedPublicPort(10002);
-        ConnectionString = BuildConnectionString(_container.Hostname, BlobPort, QueuePort, tablePort);
+        ConnectionString = LocalAzurite.ConnectionStringFor(_container.Hostname, BlobPort, QueuePort, tablePort);
         Mode = "testcontainers";
     }
 
@@ -99,38 +97,13 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
         _location = Path.Combine(Path.GetTempPath(), "predgen-azurite-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_location);
-        // One handler for the fixture's life: StopProcess stops whichever attempt is current (and is a no-op after Dispose).
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => StopProcess();
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            BlobPort = FreePort(); QueuePort = FreePort(); int tablePort = FreePort();
-            var psi = new ProcessStartInfo("node")
-            {
-                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-                WorkingDirectory = testsDir,
-            };
-            foreach (var a in new[]
-            {
-                script, "--location", _location, "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(CultureInfo.InvariantCulture),
-                "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(CultureInfo.InvariantCulture),
-                "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(CultureInfo.InvariantCulture),
-                "--skipApiVersionCheck", "--loose", "--disableTelemetry",
-            }) psi.ArgumentList.Add(a);
-            _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start node");
-            _process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (_output) _output.AppendLine(e.Data); };
-            _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_output) _output.AppendLine(e.Data); };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-
-            if (await WaitForPortsAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false))
-            {
-                ConnectionString = BuildConnectionString("127.0.0.1", BlobPort, QueuePort, tablePort);
-                Mode = "npm";
-                return;
-            }
-            StopProcess(); // a port was taken between probing and binding: try new ports
-        }
-        throw new InvalidOperationException("Azurite did not start listening within 30 s. Its output:\n" + _output);
+        _azurite = await LocalAzurite.StartAsync(script, _location, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        // Stopped also when the test host exits without disposing the fixture.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => _azurite?.Dispose();
+        BlobPort = _azurite.BlobPort;
+        QueuePort = _azurite.QueuePort;
+        ConnectionString = _azurite.ConnectionString;
+        Mode = "npm";
     }
 
     private static async Task NpmCiAsync(string testsDir, string script)
@@ -163,58 +136,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
             }
         }
     }
-
-    private async Task<bool> WaitForPortsAsync(TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (_process is { HasExited: true }) return false;
-            if (await CanConnectAsync(BlobPort).ConfigureAwait(false) && await CanConnectAsync(QueuePort).ConfigureAwait(false)) return true;
-            await Task.Delay(100).ConfigureAwait(false);
-        }
-        return false;
-    }
-
-    private static async Task<bool> CanConnectAsync(int port)
-    {
-        using var client = new TcpClient();
-        try
-        {
-            await client.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    private void StopProcess()
-    {
-        var p = _process;
-        if (p == null) return;
-        try
-        {
-            if (!p.HasExited) { p.Kill(entireProcessTree: true); p.WaitForExit(5000); }
-        }
-        catch (InvalidOperationException) { /* already gone */ }
-        p.Dispose();
-        _process = null;
-    }
-
-    private static string BuildConnectionString(string host, int blob, int queue, int table) =>
-        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
-        $"BlobEndpoint=http://{host}:{blob}/{AccountName};QueueEndpoint=http://{host}:{queue}/{AccountName};TableEndpoint=http://{host}:{table}/{AccountName};";
 }
 
 /// <summary>The collection name for tests that share one Azurite. xunit needs the definition in the test assembly itself:

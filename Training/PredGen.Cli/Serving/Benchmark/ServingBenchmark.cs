@@ -96,6 +96,14 @@ public sealed record ServeBenchResult(
 /// </summary>
 public static class ServingBenchmark
 {
+
+    /// <summary>Azurite when no --queues is given: the test suite's pinned copy, in memory (<see cref="LocalAzurite"/>).</summary>
+    private static Task<LocalAzurite> StartAzuriteAsync(CancellationToken cancellationToken)
+    {
+        string script = LocalAzurite.FindScript(Directory.GetCurrentDirectory()) ?? throw new InvalidOperationException(
+            "Azurite is not installed under tests/node_modules: run `npm ci` in tests/ (or scripts/test), or pass --queues <connection string>.");
+        return LocalAzurite.StartAsync(script, location: null, TimeSpan.FromSeconds(90), attempts: 3, cancellationToken);
+    }
     private static readonly string[] Texts =
         ["it was good", "so awful", "really nice", "quite poor", "the day was great", "honestly bad", "so nice", "it was awful"];
 
@@ -123,7 +131,7 @@ public static class ServingBenchmark
             var own = new List<ModelThroughput>();
 
             LocalAzurite? azurite = null;
-            string connection = options.Queues ?? (azurite = await LocalAzurite.StartAsync(cancellationToken).ConfigureAwait(false)).ConnectionString;
+            string connection = options.Queues ?? (azurite = await StartAzuriteAsync(cancellationToken).ConfigureAwait(false)).ConnectionString;
             var serving = new List<ServingFigures>();
             try
             {
