@@ -18,7 +18,7 @@ for name in sorted(os.listdir(runs)):
 # Student t quantiles t(0.975, n-1) for the 95% interval of a mean over n seeds.
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
-def cell(values, digits):
+def cell(values, digits, bounds=(-math.inf, math.inf)):
     """mean ± sample std [95% interval of the mean, Student t] over seeds; the mean alone for one seed."""
     if not values:
         return ""
@@ -27,7 +27,8 @@ def cell(values, digits):
         return f"{mean:.{digits}f}"
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
     half = T975.get(len(values) - 1, 1.96) * sd / math.sqrt(len(values))
-    return f"{mean:.{digits}f} ± {sd:.{digits}f} [{mean - half:.{digits}f}, {mean + half:.{digits}f}]"
+    low, high = max(bounds[0], mean - half), min(bounds[1], mean + half)
+    return f"{mean:.{digits}f} ± {sd:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 order = {"predictor": 0, "generator": 1, "predgen": 2}
 print("| task | method | seeds | chosen (lr, fine-tuning) per seed | accuracy | macro-F1 | MSE | MAE | train s |")
@@ -42,4 +43,4 @@ for (task, method) in sorted(groups, key=lambda k: (k[0], order[k[1]])):
     mae = [x["mae"] for x in t if x.get("mae") is not None]
     secs = sum(r["train_seconds"] for r in rs) / len(rs)
     digits = 1 if mse and max(mse) > 100 else 3
-    print(f"| {task} | {method.capitalize() if method != 'predgen' else 'PredGen'} | {len(rs)} | {chosen} | {cell(acc, 3)} | {cell(f1, 3)} | {cell(mse, digits)} | {cell(mae, digits)} | {secs:.0f} |")
+    print(f"| {task} | {method.capitalize() if method != 'predgen' else 'PredGen'} | {len(rs)} | {chosen} | {cell(acc, 3, (0, 1))} | {cell(f1, 3, (0, 1))} | {cell(mse, digits, (0, math.inf))} | {cell(mae, digits, (0, math.inf))} | {secs:.0f} |")
