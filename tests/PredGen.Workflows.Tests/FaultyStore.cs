@@ -10,6 +10,10 @@ public sealed class FaultyStore(IArtifactStore inner) : IArtifactStore
     public Func<string, string, Exception?> Fault { get; set; } = (_, _) => null;
 
     public Func<string, Task> BeforeRead { get; set; } = _ => Task.CompletedTask;
+
+    /// <summary>Runs once the real read has returned, before its result goes back to the caller: a barrier here holds
+    /// callers that have all read the same state.</summary>
+    public Func<string, Task> AfterRead { get; set; } = _ => Task.CompletedTask;
     public Func<string, string, Task> BeforeWrite { get; set; } = (_, _) => Task.CompletedTask;
     public Action<string, string> AfterWrite { get; set; } = (_, _) => { };
 
@@ -42,7 +46,9 @@ public sealed class FaultyStore(IArtifactStore inner) : IArtifactStore
     {
         Check(nameof(ReadAsync), path);
         await BeforeRead(path);
-        return await inner.ReadAsync(path, cancellationToken);
+        var result = await inner.ReadAsync(path, cancellationToken);
+        await AfterRead(path);
+        return result;
     }
 
     public Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)

@@ -134,17 +134,20 @@ public sealed class JobHandlingTests : IDisposable
     [Fact]
     public async Task Two_runs_promoting_at_once_leave_the_better_model_as_champion()
     {
-        // The race made certain: both runs read "no champion" before either writes, and the better run (b) writes
-        // first. Without the ETag condition the worse run's write would land last and overwrite the better model.
+        // The race made certain: both runs have read "no champion" before either goes on (the barrier is after the real
+        // read: one before it let a slow run read the other's pointer and stand down without a conflict), and the better
+        // run (b) writes first. Without the ETag condition the worse run's write would land last and overwrite the better model.
         string path = BlobLayout.Champion("sentiment");
         var store = new FaultyStore(_store);
         var bothRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var bWrote = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         int reads = 0;
-        store.BeforeRead = async p =>
+        store.AfterRead = async p =>
         {
-            if (p != path || Interlocked.Increment(ref reads) > 2) return;
-            if (reads == 2) bothRead.TrySetResult();
+            if (p != path) return;
+            int n = Interlocked.Increment(ref reads);
+            if (n > 2) return;
+            if (n == 2) bothRead.TrySetResult();
             await bothRead.Task.WaitAsync(TimeSpan.FromSeconds(10));
         };
         store.BeforeWrite = async (p, content) =>
