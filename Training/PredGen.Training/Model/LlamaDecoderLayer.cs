@@ -26,8 +26,8 @@ public sealed class LlamaDecoderLayer : nn.Module<LayerInput, Tensor>
         ArgumentNullException.ThrowIfNull(input);
         using var scope = NewDisposeScope();
         var hidden = input.Hidden;
-        var h = hidden + selfAttn.forward(new LayerInput(inputLayerNorm.forward(hidden), input.Context));
-        var output = h + mlp.forward(postAttentionLayerNorm.forward(h));
+        var h = hidden.add(selfAttn.forward(new LayerInput(inputLayerNorm.forward(hidden), input.Context)), Scalars.One);
+        var output = h.add(mlp.forward(postAttentionLayerNorm.forward(h)), Scalars.One);
         return output.MoveToOuterDisposeScope();
     }
 }

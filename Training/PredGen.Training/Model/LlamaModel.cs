@@ -43,9 +43,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
 
         // Positions count real tokens only, so a left-padded row sees the same rotary phases as the unpadded sequence.
         var pastCount = past > 0 ? cache!.Mask!.sum([1L], keepdim: true) : zeros(b, 1, ScalarType.Int64, ids.device);
-        using var one = 1L.ToScalar();     // explicit Scalars, held to the end (see RmsNorm)
-        using var zero = 0L.ToScalar();
-        var positions = (newMask.cumsum(1) - one + pastCount).clamp_min(zero);
+        var positions = newMask.cumsum(1).sub(Scalars.One).add(pastCount, Scalars.One).clamp_min(Scalars.Zero); // rooted Scalars (Scalars.cs)
 
         var hidden = embedTokens.forward(ids);
         var (cos, sin) = rotary.Tables(positions, hidden.dtype);
@@ -73,7 +71,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         }
         // Every segment starts where the cached sequence ends (real tokens only, as ordinary continuations count them).
         var pastCount = cache.Mask!.sum([1L], keepdim: true);                                      // [B, 1]
-        var positions = pastCount + tensor(offsets, device: device).view(1, t);                     // [B, T]
+        var positions = pastCount.add(tensor(offsets, device: device).view(1, t), Scalars.One);      // [B, T]
         var segment = tensor(segments.Select(x => (long)x).ToArray(), device: device);
         var index = arange(t, ScalarType.Int64, device);
         var withinSegment = segment.view(t, 1).eq(segment.view(1, t)).logical_and(index.view(1, t).le(index.view(t, 1)));   // [T, T]

@@ -23,8 +23,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = input.to(ScalarType.Float32);
         var variance = x.square().mean([-1L], keepdim: true);
-        // An explicit Scalar held to the end of the call: TorchSharp 0.107 leaves implicitly converted Scalars to the
-        // finalizer, which can free one while the native op still reads it ("Unknown scalar type" under GC pressure).
+        // An explicit Scalar held to the end of the call, not an implicit one the finalizer may free mid-op (Scalars.cs).
         using var epsilon = eps.ToScalar();
         var normed = (x * rsqrt(variance + epsilon)).to(input.dtype);
         return (weight * normed).MoveToOuterDisposeScope();
