@@ -25,7 +25,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var variance = x.square().mean([-1L], keepdim: true);
         // An explicit Scalar held to the end of the call, not an implicit one the finalizer may free mid-op (Scalars.cs).
         using var epsilon = eps.ToScalar();
-        var normed = (x * rsqrt(variance + epsilon)).to(input.dtype);
+        var normed = (x * rsqrt(variance.add(epsilon, Scalars.One))).to(input.dtype); // Tensor + Scalar passes an implicit alpha too
         return (weight * normed).MoveToOuterDisposeScope();
     }
 }

@@ -76,7 +76,9 @@ public sealed class StorageQueueReceiverTests : IDisposable
         held = queue.HoldEmptyReceives(2); // empty receives wait from here until two are in flight together
         // A backlog: the 32 the lead's next receive asks for (a share of 64 in flight between 2 receivers); bodies the
         // worker poisons at once, so no model is needed.
-        for (int i = 0; i < 32; i++) queue.Enqueue("not json " + i);
+        // worker poisons at once, so no model is needed. Enqueued at once: one by one, a receive made in between came back
+        // short under load and (rightly) woke no one.
+        queue.EnqueueAll(Enumerable.Range(0, 32).Select(i => "not json " + i));
         await held.WaitAsync(Guard);
 
         Assert.Equal(2, queue.MaxConcurrent);
@@ -179,6 +181,13 @@ public sealed class StorageQueueReceiverTests : IDisposable
         public int Calls { get { lock (_gate) return _calls; } }
 
         public void Enqueue(string body) => _messages.Enqueue(body);
+
+        /// <summary>All at once: a receive (which takes messages under the same lock) sees none of them or all.</summary>
+        public void EnqueueAll(IEnumerable<string> bodies)
+        {
+            lock (_gate)
+                foreach (var body in bodies) _messages.Enqueue(body);
+        }
 
         /// <summary>Empty receives wait from now on; the task completes when <paramref name="concurrent"/> receives are in flight at once.</summary>
         public Task HoldEmptyReceives(int concurrent)
