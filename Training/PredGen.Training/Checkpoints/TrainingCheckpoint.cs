@@ -74,18 +74,11 @@ internal static class TrainingCheckpoint
         node.Remove(WeightsFileKey);
         var state = node.Deserialize<TState>(json) ?? throw new InvalidDataException($"{statePath}: empty checkpoint state");
 
-        var tensors = SafeTensors.Read(Path.Combine(directory, weightsFile));
+        string weightsPath = Path.Combine(directory, weightsFile);
+        var tensors = SafeTensors.Read(weightsPath);
         try
         {
-            using (no_grad())
-            {
-                foreach (var (name, parameter) in parameters)
-                {
-                    if (!tensors.TryGetValue(ParameterPrefix + name, out var w))
-                        throw new InvalidDataException($"{Path.Combine(directory, weightsFile)} lacks '{name}': was it written with other options?");
-                    parameter.copy_(w);
-                }
-            }
+            NamedWeights.CopyInto(parameters, tensors, $"{weightsPath} (written with other options?)", ParameterPrefix);
             optimizer.Load(tensors.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value, StringComparer.Ordinal), optimizerSteps);
         }

@@ -27,20 +27,7 @@ public sealed class TrainedModel : IDisposable
             {
                 string headPath = Path.Combine(modelDirectory, ModelCard.HeadFileName);
                 if (!File.Exists(headPath)) throw new FileNotFoundException($"{headPath} is missing: the {card.Method} head was not saved.", headPath);
-                var weights = SafeTensors.Read(headPath);
-                try
-                {
-                    using var _ = no_grad();
-                    foreach (var (name, parameter) in network.Head.named_parameters())
-                    {
-                        if (!weights.TryGetValue(name, out var w)) throw new InvalidDataException($"{headPath} lacks '{name}'");
-                        parameter.copy_(w);
-                    }
-                }
-                finally
-                {
-                    foreach (var t in weights.Values) t.Dispose();
-                }
+                NamedWeights.ReadInto(headPath, network.Head.named_parameters());
                 network.Head.eval();
             }
             return new TrainedModel(network);

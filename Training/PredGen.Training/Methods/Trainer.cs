@@ -234,7 +234,7 @@ public static class Trainer
 
         // Keep the best validated weights (early stopping's model selection).
         string bestPath = Path.Combine(checkpoints, BestFile);
-        if (File.Exists(bestPath)) LoadInto(named, SafeTensors.Read(bestPath));
+        if (File.Exists(bestPath)) NamedWeights.ReadInto(bestPath, named);
         backbone.eval();
         network.Head?.eval();
         var validationFinal = EvaluateRows(network, validation, options.EvalBatchSize);
@@ -293,17 +293,6 @@ public static class Trainer
         var list = network.Backbone.named_parameters().Where(p => p.parameter.requires_grad).Select(p => ("backbone." + p.name, p.parameter)).ToList();
         if (network.Head != null) list.AddRange(network.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)));
         return list;
-    }
-
-    private static void LoadInto(List<(string Name, Parameter Parameter)> named, Dictionary<string, Tensor> weights)
-    {
-        using var _ = no_grad();
-        foreach (var (name, parameter) in named)
-        {
-            if (!weights.TryGetValue(name, out var w)) throw new InvalidDataException($"checkpoint lacks '{name}'");
-            parameter.copy_(w);
-        }
-        foreach (var t in weights.Values) t.Dispose();
     }
 
     private static void TruncateStepMetrics(string path, int step)
