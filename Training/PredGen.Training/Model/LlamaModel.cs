@@ -45,12 +45,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         var pastCount = past > 0 ? cache!.Mask!.sum([1L], keepdim: true) : zeros(b, 1, ScalarType.Int64, ids.device);
         var positions = newMask.cumsum(1).sub(Scalars.One).add(pastCount, Scalars.One).clamp_min(Scalars.Zero); // rooted Scalars (Scalars.cs)
 
-        var hidden = embedTokens.forward(ids);
-        var (cos, sin) = rotary.Tables(positions, hidden.dtype);
-        var context = new LayerContext(cos, sin, Layout(fullMask, padded, past, t), cache);
-        foreach (var layer in layers) hidden = layer.forward(new LayerInput(hidden, context));
-        cache?.Commit(fullMask);
-        return norm.forward(hidden).MoveToOuterDisposeScope();
+        return Layers(ids, positions, Layout(fullMask, padded, past, t), cache, fullMask);
     }
 
     /// <summary>Segments continuing the cached sequence side by side (<see cref="CausalLMInput.Segments"/>); the caller's
@@ -78,11 +73,19 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         var toCache = cache.Mask!.ne(0).view(b, 1, 1, past).expand(b, 1, t, past);
         var allowed = cat([toCache, withinSegment.view(1, 1, t, t).expand(b, 1, t, t)], 3);        // [B, 1, T, past + T]
 
-        var hidden = embedTokens.forward(input.InputIds);
+        return Layers(input.InputIds, positions, new AttentionLayout(IsCausal: false, Mask: allowed), cache,
+            cat([cache.Mask!, ones(b, t, ScalarType.Int64, device)], 1));
+    }
+
+    /// <summary>What both forwards share once positions and mask are known: embed, the rotary tables, every layer, the
+    /// cache's new mask, the final norm (moved out of the caller's dispose scope).</summary>
+    private Tensor Layers(Tensor ids, Tensor positions, AttentionLayout layout, KVCache? cache, Tensor fullMask)
+    {
+        var hidden = embedTokens.forward(ids);
         var (cos, sin) = rotary.Tables(positions, hidden.dtype);
-        var context = new LayerContext(cos, sin, new AttentionLayout(IsCausal: false, Mask: allowed), cache);
+        var context = new LayerContext(cos, sin, layout, cache);
         foreach (var layer in layers) hidden = layer.forward(new LayerInput(hidden, context));
-        cache.Commit(cat([cache.Mask!, ones(b, t, ScalarType.Int64, device)], 1));
+        cache?.Commit(fullMask);
         return norm.forward(hidden).MoveToOuterDisposeScope();
     }
 

@@ -9,13 +9,20 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     [TorchSharp.Utils.ComponentName(Name = "weight")]
     private readonly Parameter weight;
-    private readonly double eps;
+    /// <summary>Created once and held by the module, not converted implicitly on every call (Scalars.cs).</summary>
+    private readonly Scalar epsilon;
 
     public RmsNorm(long size, double eps, Device? device = null) : base(nameof(RmsNorm))
     {
         weight = new Parameter(ones(size, device: device));
-        this.eps = eps;
+        epsilon = eps.ToScalar();
         RegisterComponents();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) epsilon.Dispose();
+        base.Dispose(disposing);
     }
 
     public override Tensor forward(Tensor input)
@@ -23,9 +30,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = input.to(ScalarType.Float32);
         var variance = x.square().mean([-1L], keepdim: true);
-        // An explicit Scalar held to the end of the call, not an implicit one the finalizer may free mid-op (Scalars.cs).
-        using var epsilon = eps.ToScalar();
-        var normed = (x * rsqrt(variance.add(epsilon, Scalars.One))).to(input.dtype); // Tensor + Scalar passes an implicit alpha too
+        var normed = (x * rsqrt(variance.add(epsilon, Scalars.One))).to(input.dtype); // explicit alpha: Tensor + Scalar passes an implicit one
         return (weight * normed).MoveToOuterDisposeScope();
     }
 }

@@ -15,4 +15,7 @@ internal static class Scalars
     public static readonly Scalar One = 1L.ToScalar();
 
     public static readonly Scalar Zero = 0L.ToScalar();
+
+    /// <summary>The alpha that makes an add a subtraction (TorchSharp's sub_(Tensor) passes an implicit one).</summary>
+    public static readonly Scalar MinusOne = (-1L).ToScalar();
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using PredGen.Training.Model;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -38,7 +39,7 @@ internal sealed class AdamW : IDisposable
         // Explicit Scalars held to the end of the step: TorchSharp 0.107 leaves implicitly converted ones to the
         // finalizer, which can free one while a native op still reads it (see RmsNorm).
         using Scalar b1 = beta1.ToScalar(), keep1 = (1 - beta1).ToScalar(), b2 = beta2.ToScalar(), keep2 = (1 - beta2).ToScalar();
-        using Scalar c1 = correction1.ToScalar(), c2 = correction2.ToScalar(), eps = epsilon.ToScalar(), one = 1L.ToScalar(), minusOne = (-1L).ToScalar();
+        using Scalar c1 = correction1.ToScalar(), c2 = correction2.ToScalar(), eps = epsilon.ToScalar();
         foreach (var slot in slots)
         {
             var grad = slot.Parameter.grad;
@@ -51,9 +52,9 @@ internal sealed class AdamW : IDisposable
             slot.V ??= zeros_like(g).DetachFromDisposeScope();
             slot.M.mul_(b1).add_(g, alpha: keep1);
             slot.V.mul_(b2).addcmul_(g, g, value: keep2);
-            var update = (slot.M / c1) / (slot.V / c2).sqrt().add(eps, one); // explicit alpha: Tensor + Scalar passes an implicit one
+            var update = (slot.M / c1) / (slot.V / c2).sqrt().add(eps, Scalars.One); // explicit alpha: Tensor + Scalar passes an implicit one
             if (weightDecay > 0 && slot.Parameter.dim() >= 2) slot.Parameter.mul_(decay);
-            slot.Parameter.add_((update * rate).to(slot.Parameter.dtype), minusOne); // add_ with an explicit alpha: sub_(Tensor) passes an implicit one
+            slot.Parameter.add_((update * rate).to(slot.Parameter.dtype), Scalars.MinusOne);
         }
     }
 
