@@ -44,7 +44,7 @@ public sealed class PredictionProcessor(
         long parsing = Stopwatch.GetTimestamp();
         var parsed = parser.Parse(body);
         string? hash = parsed.Request?.ContentHash();
-        metrics.RecordStage(ServingStage.Parse, Stopwatch.GetElapsedTime(parsing).TotalMilliseconds);
+        metrics.RecordStageSince(ServingStage.Parse, parsing);
         if (!parsed.IsValid)
         {
             var errorReply = parsed.RequestId == null ? null : new PredictionReply
@@ -82,8 +82,8 @@ public sealed class PredictionProcessor(
             // A redelivery: this or another worker may have answered it already.
             long reading = Stopwatch.GetTimestamp();
             stored = await store.ReadAsync(resultPath, cancellationToken).ConfigureAwait(false);
-            var storedReply = stored == null ? null : ParseOrNull(stored.Content.ToString());
-            metrics.RecordStage(ServingStage.ResultRead, Stopwatch.GetElapsedTime(reading).TotalMilliseconds);
+            var storedReply = ReplyIn(stored);
+            metrics.RecordStageSince(ServingStage.ResultRead, reading);
             if (storedReply?.RequestHash == hash) return (Remember(storedReply), true);
         }
 
@@ -121,7 +121,7 @@ public sealed class PredictionProcessor(
         {
             // Create, or replace the reply of another text under this id: only if nobody wrote in between.
             await store.WriteIfMatchAsync(resultPath, json, stored?.ETag, cancellationToken).ConfigureAwait(false);
-            metrics.RecordStage(ServingStage.ResultWrite, Stopwatch.GetElapsedTime(writing).TotalMilliseconds);
+            metrics.RecordStageSince(ServingStage.ResultWrite, writing);
             return (Remember(reply), false);
         }
         catch (ArtifactConflictException)
@@ -129,7 +129,7 @@ public sealed class PredictionProcessor(
             // A reply is stored already: another worker answered first, or (on a first delivery, which read nothing)
             // the client resent this request or reused its id. For the same content the stored reply is the one answer.
             var first = await store.ReadAsync(resultPath, cancellationToken).ConfigureAwait(false);
-            var firstReply = first == null ? null : ParseOrNull(first.Content.ToString());
+            var firstReply = ReplyIn(first);
             if (firstReply?.RequestHash == hash) return (Remember(firstReply), true);
             if (firstDelivery && first != null)
             {
@@ -138,7 +138,7 @@ public sealed class PredictionProcessor(
                 try
                 {
                     await store.WriteIfMatchAsync(resultPath, json, first.ETag, cancellationToken).ConfigureAwait(false);
-                    metrics.RecordStage(ServingStage.ResultWrite, Stopwatch.GetElapsedTime(writing).TotalMilliseconds);
+                    metrics.RecordStageSince(ServingStage.ResultWrite, writing);
                     return (Remember(reply), false);
                 }
                 catch (ArtifactConflictException)
@@ -166,6 +166,9 @@ public sealed class PredictionProcessor(
                 if (!double.IsFinite(probability)) return $"probabilities['{label}'] ({probability})";
         return null;
     }
+
+    /// <summary>The reply in a result blob read (null: no blob, or one that cannot be read).</summary>
+    private static PredictionReply? ReplyIn(StoredArtifact? stored) => stored == null ? null : ParseOrNull(stored.Content.ToString());
 
     /// <summary>A stored reply that cannot be read (truncated, another schema) is no answer: the request is computed again.</summary>
     private static PredictionReply? ParseOrNull(string json)

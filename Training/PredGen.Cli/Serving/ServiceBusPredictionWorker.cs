@@ -102,7 +102,7 @@ public sealed partial class ServiceBusRequestHandler(
                 long sending = Stopwatch.GetTimestamp();
                 var (queue, _) = ServiceBusMessageMapping.ReplyAddress(message, options.RepliesQueue);
                 await replies.SendAsync(queue, ServiceBusMessageMapping.ToReplyMessage(outcome.Reply, message), args.CancellationToken).ConfigureAwait(false);
-                if (!outcome.IsRejected) metrics.RecordStage(ServingStage.ReplySend, Stopwatch.GetElapsedTime(sending).TotalMilliseconds);
+                if (!outcome.IsRejected) metrics.RecordStageSince(ServingStage.ReplySend, sending);
             }
             settlement = ServiceBusMessageMapping.Decide(outcome);
             if (settlement.Action == SettlementAction.Complete) metrics.RecordReply(outcome.FromCache, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -120,8 +120,8 @@ public sealed partial class ServiceBusRequestHandler(
             case SettlementAction.Complete:
                 long completing = Stopwatch.GetTimestamp();
                 await args.CompleteMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
-                metrics.RecordStage(ServingStage.Settle, Stopwatch.GetElapsedTime(completing).TotalMilliseconds);
-                metrics.RecordStage(ServingStage.Handle, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                metrics.RecordStageSince(ServingStage.Settle, completing);
+                metrics.RecordStageSince(ServingStage.Handle, started);
                 break;
             case SettlementAction.Abandon:
                 await args.AbandonMessageAsync(message, cancellationToken: CancellationToken.None).ConfigureAwait(false);

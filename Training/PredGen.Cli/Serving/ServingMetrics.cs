@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace PredGen.Cli.Serving;
@@ -81,6 +82,9 @@ public sealed class ServingMetrics : IDisposable
         Interlocked.Add(ref _stageTicks[(int)stage], (long)(ms * TimeSpan.TicksPerMillisecond));
         _stage.Record(ms, new KeyValuePair<string, object?>("stage", StageName(stage)));
     }
+
+    /// <summary>The stage took from <paramref name="started"/> (a <see cref="Stopwatch.GetTimestamp"/>) until now.</summary>
+    public void RecordStageSince(ServingStage stage, long started) => RecordStage(stage, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
     public void RecordReceive(int messages, double ms)
     {

@@ -188,7 +188,7 @@ public sealed partial class StorageQueuePredictionWorker(
             long deleting = Stopwatch.GetTimestamp();
             metrics.RecordStage(ServingStage.ReplySend, Stopwatch.GetElapsedTime(sending, deleting).TotalMilliseconds);
             await lease.DeleteAsync().ConfigureAwait(false);
-            metrics.RecordStage(ServingStage.Settle, Stopwatch.GetElapsedTime(deleting).TotalMilliseconds);
+            metrics.RecordStageSince(ServingStage.Settle, deleting);
             _lastFailure.TryRemove(message.MessageId, out _);
             double handled = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             metrics.RecordStage(ServingStage.Handle, handled);
